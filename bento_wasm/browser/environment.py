@@ -1,0 +1,52 @@
+"""The Pyodide side of the environment seam: blocking HTTP through synchronous XHR.
+
+Synchronous XHR works in a Web Worker (RUNTIME.md: about 3 ms a small call); on the
+page's main thread browsers refuse it, and the error says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..environment import HttpResponse, NetworkError
+
+__all__ = ["PyodideEnvironment"]
+
+
+class PyodideEnvironment:
+    name = "pyodide"
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+    ) -> HttpResponse:
+        from js import XMLHttpRequest  # type: ignore[import-not-found]
+        from pyodide.ffi import JsException, to_js
+
+        xhr: Any = XMLHttpRequest.new()
+        try:
+            xhr.open(method, url, False)
+            xhr.responseType = "arraybuffer"
+            for key, value in (headers or {}).items():
+                xhr.setRequestHeader(key, value)
+            xhr.send(to_js(body) if body is not None else None)
+        except JsException as exc:
+            raise NetworkError(
+                f"{method} {url} failed in the browser: {exc}. Blocking requests work only in a "
+                "Web Worker; check that the server is running and allows this page's origin (CORS)."
+            ) from exc
+        if xhr.status == 0:
+            raise NetworkError(f"{method} {url}: no response (server down or CORS refused)")
+        raw = xhr.getAllResponseHeaders() or ""
+        parsed = dict(
+            (k.strip().lower(), v.strip())
+            for k, _, v in (line.partition(":") for line in raw.split("\r\n") if line)
+        )
+        response = xhr.response
+        data = response.to_bytes() if response is not None else b""
+        return HttpResponse(int(xhr.status), parsed, data)

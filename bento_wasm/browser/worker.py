@@ -1,0 +1,37 @@
+"""The Python half of the worker: ``start()`` is what worker_js/worker.js calls after boot.
+
+JavaScript passes its ``post`` function and the boot options as data
+(STYLE.md #12); Python sends every message through ``post`` as a plain JS object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..kernel import Kernel
+
+__all__ = ["WorkerKernel", "start"]
+
+
+class WorkerKernel:
+    """The object JavaScript holds: one :class:`Kernel` and the bridge to ``postMessage``."""
+
+    def __init__(self, post: Any, options: dict[str, Any]) -> None:
+        from js import Object  # type: ignore[import-not-found]
+        from pyodide.ffi import to_js
+
+        def emit(message: dict[str, Any]) -> None:
+            post(to_js(message, dict_converter=Object.fromEntries))
+
+        self.options = options
+        self.kernel = Kernel(emit)
+
+    async def execute(self, cell_id: str, code: str) -> None:
+        await self.kernel.execute(cell_id, code)
+
+
+def start(post: Any, options: Any = None) -> WorkerKernel:
+    """Create the worker's kernel. ``options`` is the boot options object, as a dict."""
+    if hasattr(options, "to_py"):
+        options = options.to_py()
+    return WorkerKernel(post, dict(options or {}))

@@ -1,0 +1,94 @@
+"""The environment seam (STYLE.md #1): one small interface to the host, chosen once.
+
+Everything that touches the outside (HTTP, JavaScript, package loading) goes
+through an :class:`Environment`. ``current()`` picks the Pyodide implementation
+when ``_pyodide_core`` is loaded and the CPython one otherwise; callers receive the
+environment as an argument, so tests pass their own.
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
+
+from .errors import BentoError
+
+__all__ = ["CPythonEnvironment", "Environment", "HttpResponse", "current", "in_pyodide"]
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class Environment(Protocol):
+    """What the package needs from its host."""
+
+    name: str
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+    ) -> HttpResponse:
+        """A blocking HTTP request. Network failures raise a :class:`BentoError`."""
+        ...
+
+
+class CPythonEnvironment:
+    """The host is a normal CPython process (a server-side ipykernel, tests)."""
+
+    name = "cpython"
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+    ) -> HttpResponse:
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                return HttpResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResponse(exc.code, dict(exc.headers or {}), exc.read())
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise NetworkError(f"{method} {url} failed: {exc}; is the server running?") from exc
+
+
+class NetworkError(BentoError, OSError):
+    """A request could not reach its server."""
+
+
+def in_pyodide() -> bool:
+    return "_pyodide_core" in sys.modules
+
+
+@cache
+def current() -> Environment:
+    """The environment this process runs in, decided once."""
+    if in_pyodide():
+        from .browser.environment import PyodideEnvironment
+
+        return PyodideEnvironment()
+    return CPythonEnvironment()

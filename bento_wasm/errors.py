@@ -1,0 +1,111 @@
+"""The one exception tree of bento-wasm.
+
+Every error the package raises on purpose derives from :class:`BentoError`, and
+subclasses the standard category where one fits, so ``except OSError`` or
+``except MemoryError`` keep working for callers who know nothing of us::
+
+    BentoError
+    ├── ProtocolError                 a message that does not fit protocol.json
+    ├── MagicError (ValueError)       a malformed magic line or option
+    ├── CellError                     user code in a cell raised; carries the traceback
+    ├── RuntimeAssemblyError (OSError)  the Pyodide runtime cannot be assembled or verified
+    ├── KernelError                   the browser kernel cannot start or has died
+    ├── ArrowError (ValueError)       bytes that are not a readable Arrow IPC stream
+    ├── MemoryBudgetExceeded (MemoryError)  work refused before it would exceed the budget
+    └── ExecutorError (OSError)       the remote executor is unreachable or refused us
+
+Errors that cross the worker or HTTP boundary are plain data: ``to_dict`` and
+``from_dict`` keep the class name, the message and any fields, so a remote
+traceback shows in the browser as a Python traceback (STYLE.md #9).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ArrowError",
+    "BentoError",
+    "CellError",
+    "ExecutorError",
+    "KernelError",
+    "MagicError",
+    "MemoryBudgetExceeded",
+    "ProtocolError",
+    "RuntimeAssemblyError",
+]
+
+
+class BentoError(Exception):
+    """Root of every error raised by bento-wasm on purpose."""
+
+    #: Extra attributes that travel with ``to_dict`` / ``from_dict``.
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        for name in self.fields:
+            setattr(self, name, details.get(name))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ename": type(self).__name__, "evalue": self.message}
+        data.update({name: getattr(self, name, None) for name in self.fields})
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BentoError:
+        """Rebuild an error sent across a boundary; unknown names become ``BentoError``."""
+        target = _by_name().get(str(data.get("ename")), BentoError)
+        details = {name: data.get(name) for name in target.fields}
+        return target(str(data.get("evalue", "")), **details)
+
+
+class ProtocolError(BentoError):
+    """A message does not match the shared protocol (bento_wasm/protocol.json)."""
+
+
+class MagicError(BentoError, ValueError):
+    """A magic's line or options are malformed."""
+
+
+class CellError(BentoError):
+    """User code raised; ``traceback`` holds the formatted lines, as Jupyter shows them."""
+
+    fields = ("ename_remote", "evalue_remote", "traceback")
+
+
+class RuntimeAssemblyError(BentoError, OSError):
+    """The Pyodide runtime cannot be assembled or does not verify; ``path`` names the file."""
+
+    fields = ("path",)
+
+
+class KernelError(BentoError):
+    """The browser kernel failed to start or died."""
+
+
+class ArrowError(BentoError, ValueError):
+    """Bytes that are not a readable Arrow IPC stream, or a schema that cannot convert."""
+
+
+class MemoryBudgetExceeded(BentoError, MemoryError):
+    """Work refused because it would not fit in the memory budget."""
+
+    fields = ("requested_bytes", "available_bytes")
+
+
+class ExecutorError(BentoError, OSError):
+    """The remote executor is unreachable, refused the token, or failed the call."""
+
+    fields = ("url", "status")
+
+
+def _by_name() -> dict[str, type[BentoError]]:
+    found: dict[str, type[BentoError]] = {}
+    pending: list[type[BentoError]] = [BentoError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found

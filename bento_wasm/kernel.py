@@ -1,0 +1,187 @@
+"""The kernel: runs cells in one namespace and reports what they print, show and raise.
+
+Stdlib only, so the same code runs in the browser worker and in CPython tests.
+Messages leave through ``emit(message_dict)``; their shapes come from
+``protocol.json``. Like IPython, a cell's last expression is its result, a
+trailing ``;`` hides it, and top-level ``await`` works.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import io
+import linecache
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from contextlib import redirect_stderr, redirect_stdout
+from types import CodeType, TracebackType
+from typing import Any
+
+from . import protocol
+from .display import Publisher, current_publisher, display, flush_figures, mimebundle
+
+__all__ = ["CellHook", "Kernel"]
+
+Emit = Callable[[dict[str, Any]], None]
+#: Called as ``hook(kernel, cell_id, code)``; may be async. Raising refuses the cell.
+CellHook = Callable[["Kernel", str, str], Awaitable[None] | None]
+
+
+class _Stream(io.TextIOBase):
+    """A text stream that sends whole lines (or carriage-return updates) as stream messages."""
+
+    def __init__(self, name: str, kernel: Kernel) -> None:
+        self.name = name
+        self._kernel = kernel
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
+        if cut >= 0:
+            self._send(self._pending[: cut + 1])
+            self._pending = self._pending[cut + 1 :]
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send(self._pending)
+            self._pending = ""
+
+    def _send(self, text: str) -> None:
+        self._kernel.send("stream", id=self._kernel.cell_id, name=self.name, text=text)
+
+
+class Kernel:
+    """One notebook's Python state and the loop that runs its cells."""
+
+    def __init__(self, emit: Emit, namespace: dict[str, Any] | None = None) -> None:
+        self._emit = emit
+        self.namespace: dict[str, Any] = namespace if namespace is not None else {}
+        self.namespace.setdefault("__name__", "__main__")
+        self.namespace.setdefault("__builtins__", __builtins__)
+        self.namespace.setdefault("display", display)
+        self.execution_count = 0
+        self.cell_id = ""
+        #: Run before each cell; one that raises stops the cell with that error.
+        self.pre_cell: list[CellHook] = []
+        #: Run after each cell, whatever its outcome.
+        self.post_cell: list[CellHook] = []
+
+    def send(self, kind: str, **fields: Any) -> None:
+        self._emit(protocol.message(kind, **fields))
+
+    async def execute(self, cell_id: str, code: str) -> dict[str, Any]:
+        """Run one cell; every output and the reply go through ``emit``. Returns the reply."""
+        self.execution_count += 1
+        self.cell_id = cell_id
+        started = time.perf_counter()
+        out, err = _Stream("stdout", self), _Stream("stderr", self)
+        token = current_publisher.set(Publisher(cell_id, self.send))
+        status = "ok"
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    await self._run_hooks(self.pre_cell, cell_id, code)
+                    await self._run(code)
+                except BaseException as exc:  # the kernel boundary: report, never die
+                    out.flush()
+                    err.flush()
+                    status = "error"
+                    self._report(exc)
+                finally:
+                    await self._after(cell_id, code)
+                    out.flush()
+                    err.flush()
+        finally:
+            current_publisher.reset(token)
+        reply = protocol.message(
+            "execute_reply",
+            id=cell_id,
+            status=status,
+            execution_count=self.execution_count,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        self._emit(reply)
+        return reply
+
+    async def _after(self, cell_id: str, code: str) -> None:
+        try:
+            flush_figures()
+            await self._run_hooks(self.post_cell, cell_id, code)
+        except Exception as exc:  # a broken hook must not take the cell's outputs with it
+            self._report(exc)
+
+    async def _run_hooks(self, hooks: list[CellHook], cell_id: str, code: str) -> None:
+        for hook in hooks:
+            result = hook(self, cell_id, code)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _run(self, code: str) -> None:
+        filename = f"<cell {self.execution_count}>"
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        body, last = _compile_cell(code, filename)
+        await _evaluate(body, self.namespace)
+        if last is None:
+            return
+        value = await _evaluate(last, self.namespace)
+        if value is None or code.rstrip().endswith(";"):
+            return
+        self.namespace["_"] = value
+        data, metadata = mimebundle(value)
+        self.send(
+            "execute_result",
+            id=self.cell_id,
+            execution_count=self.execution_count,
+            data=data,
+            metadata=metadata,
+        )
+
+    def _report(self, exc: BaseException) -> None:
+        self.send(
+            "error",
+            id=self.cell_id,
+            ename=type(exc).__name__,
+            evalue=str(exc),
+            traceback=format_user_traceback(exc),
+        )
+
+
+_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+
+
+def _compile_cell(code: str, filename: str) -> tuple[CodeType, CodeType | None]:
+    """Compile a cell into its body and, if it ends in an expression, that expression."""
+    tree = ast.parse(code, filename, "exec")
+    last: CodeType | None = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        expression = ast.Expression(tree.body.pop().value)
+        last = compile(expression, filename, "eval", flags=_FLAGS, dont_inherit=True)
+    body = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
+    return body, last
+
+
+async def _evaluate(code: CodeType, namespace: dict[str, Any]) -> Any:
+    result = eval(code, namespace)
+    if code.co_flags & inspect.CO_COROUTINE:
+        result = await result
+    return result
+
+
+def format_user_traceback(exc: BaseException) -> list[str]:
+    """Format ``exc`` without the kernel's own frames, starting at the user's code."""
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError):
+        tb = None
+    lines = traceback.format_exception(type(exc), exc, tb)
+    return [line.rstrip("\n") for line in lines]
+
+

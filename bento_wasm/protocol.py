@@ -1,0 +1,69 @@
+"""The worker protocol, read from ``protocol.json`` (the one definition, STYLE.md #11).
+
+``message(kind, **fields)`` builds a message dict and checks it against the spec;
+``check(msg)`` validates one that arrived. ``worker_js/protocol.js`` reads the same
+JSON file, so neither language spells message types or fields on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .errors import ProtocolError
+
+__all__ = ["check", "message", "spec"]
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list, tuple),
+}
+
+
+@cache
+def spec() -> dict[str, Any]:
+    """The parsed protocol.json shipped inside the package."""
+    text = resources.files(__package__).joinpath("protocol.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def message(kind: str, **fields: Any) -> dict[str, Any]:
+    """Build a message of type ``kind``; raises ProtocolError if it does not fit the spec."""
+    msg: dict[str, Any] = {"type": kind, **fields}
+    check(msg)
+    return msg
+
+
+def check(msg: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``msg`` against the spec and return it."""
+    kind = msg.get("type")
+    messages = spec()["messages"]
+    if kind not in messages:
+        raise ProtocolError(
+            f"unknown message type {kind!r}; protocol v{spec()['version']} knows "
+            f"{', '.join(sorted(messages))}. Page and worker must come from the same release."
+        )
+    for name, declared in messages[kind]["fields"].items():
+        optional = declared.endswith("?")
+        value = msg.get(name)
+        if value is None:
+            if optional:
+                continue
+            raise ProtocolError(f"message {kind!r} lacks field {name!r}")
+        expected = _TYPES[declared.rstrip("?")]
+        if isinstance(value, bool) and bool not in expected:
+            raise ProtocolError(f"field {name!r} of {kind!r} must be {declared}, not a boolean")
+        if not isinstance(value, expected):
+            raise ProtocolError(
+                f"field {name!r} of {kind!r} must be {declared}, not {type(value).__name__}"
+            )
+    unknown = set(msg) - set(messages[kind]["fields"]) - {"type"}
+    if unknown:
+        raise ProtocolError(f"message {kind!r} has unknown fields {sorted(unknown)}")
+    return msg

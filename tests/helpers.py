@@ -1,0 +1,197 @@
+"""Shared test helpers: headless Debian Chromium, the bento server on loopback, polling.
+
+Kept out of conftest.py on purpose (STYLE.md #16): tests import these explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = ROOT / "runtime" / "pyodide"
+WHEELS = ROOT / "wheels"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("BENTO_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("SE_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    # Prove the page needs no network: every host but loopback fails to resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wheel_path() -> Path:
+    wheels = sorted(WHEELS.glob("bento_wasm-*-py3-none-any.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        raise FileNotFoundError("no wheel in wheels/: run ./dev wheel (./dev test does it)")
+    return wheels[-1]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium driven by Selenium, with a fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_CHROMEDRIVER", CHROMEDRIVER)
+    profile = tempfile.mkdtemp(prefix="bento-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_script_timeout(110)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class BentoServer:
+    """``python -m bento_wasm.server`` on a free loopback port, stopped on exit."""
+
+    def __init__(self, *extra: str, token: str = "bento-test-token") -> None:
+        self.port = free_port()
+        self.token = token
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="bento-server-", suffix=".log")[1])
+
+    def __enter__(self) -> BentoServer:
+        command = [
+            sys.executable, "-m", "bento_wasm.server",
+            f"--port={self.port}", "--ip=127.0.0.1", "--ServerApp.allow_root=True",
+            "--ServerApp.open_browser=False", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={tempfile.mkdtemp(prefix='bento-root-')}",
+            *self.extra,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        wait_for(lambda: _answers(self.url + "/bento/config.json"), 30, "bento server", self.tail)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def config(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/bento/config.json") as response:
+            return dict(json.load(response))
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout_s: float, what: str, detail: Callable[[], str] = str
+) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready within {timeout_s} s\n{detail()}")
+
+
+# JavaScript run in the page: start the kernel and collect its messages in window.bento_log.
+START_KERNEL_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const { BentoKernel } = await import(arguments[0] + "/bento/static/worker/kernel.js");
+  const kernel = await BentoKernel.fromConfig(arguments[0] + "/bento/config.json");
+  window.kernel = kernel;
+  window.bento_log = [];
+  for (const kind of ["status", "output", "fatal"]) {
+    kernel.addEventListener(kind, (e) => window.bento_log.push({event: kind, ...e.detail}));
+  }
+  const t0 = performance.now();
+  await kernel.start();
+  return {ok: true, boot_s: (performance.now() - t0) / 1000};
+})().then(done, (err) => done({ok: false, message: err.message, phase: err.phase, hint: err.hint}));
+"""
+
+EXECUTE_JS = """
+const done = arguments[arguments.length - 1];
+window.kernel.execute(arguments[0]).then(
+  (r) => done({ok: true, reply: r.reply, outputs: r.outputs}),
+  (err) => done({ok: false, message: err.message, phase: err.phase}));
+"""
+
+
+class PageKernel:
+    """A BentoKernel in a real page, driven from the test through Selenium."""
+
+    def __init__(self, driver: Any, server: BentoServer) -> None:
+        self.driver = driver
+        self.server = server
+
+    def start(self) -> dict[str, Any]:
+        self.driver.get(self.server.url + "/bento/")
+        result: dict[str, Any] = self.driver.execute_async_script(START_KERNEL_JS, self.server.url)
+        return result
+
+    def execute(self, code: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.driver.execute_async_script(EXECUTE_JS, code)
+        return result
+
+    def run_ok(self, code: str) -> list[dict[str, Any]]:
+        """Execute and assert the cell succeeded; return its outputs."""
+        result = self.execute(code)
+        assert result["ok"], result
+        assert result["reply"]["status"] == "ok", result["outputs"]
+        return list(result["outputs"])
+
+    def text(self, code: str) -> str:
+        """The plain-text result and stdout of a cell, concatenated."""
+        parts = []
+        for msg in self.run_ok(code):
+            if msg["type"] == "stream":
+                parts.append(msg["text"])
+            elif "data" in msg:
+                parts.append(msg["data"].get("text/plain", ""))
+        return "".join(parts)

@@ -1,0 +1,174 @@
+// BentoKernel: the page-side kernel object. It hides the worker behind one interface:
+//   const kernel = await BentoKernel.fromConfig("/bento/config.json");
+//   kernel.addEventListener("output", (e) => render(e.detail));
+//   await kernel.start();
+//   const { reply, outputs } = await kernel.execute("1 + 1");
+//   kernel.interrupt(); await kernel.restart();
+// Events: "status" {state, detail, elapsed_s}, "output" (any output message), "fatal" {message, phase, hint}.
+import { Protocol, loadProtocol } from "./protocol.js";
+
+const DEFAULTS = {
+  workerURL: new URL("./worker.js", import.meta.url).href,
+  protocolURL: new URL("./protocol.json", import.meta.url).href,
+  indexURL: null, // where the Pyodide runtime is served, ending in "/"
+  wheelURL: null, // the bento_wasm wheel
+  preload: ["pandas", "pyarrow"],
+  bootTimeoutMs: 60000,
+  env: { MPLBACKEND: "Agg" },
+};
+
+export class KernelDied extends Error {
+  constructor(message, { phase = "", hint = "" } = {}) {
+    super(message);
+    this.name = "KernelDied";
+    this.phase = phase;
+    this.hint = hint;
+  }
+}
+
+export class BentoKernel extends EventTarget {
+  constructor(options) {
+    super();
+    this.options = { ...DEFAULTS, ...options };
+    // URLs may come relative to the page; the worker needs them absolute.
+    for (const key of ["workerURL", "protocolURL", "indexURL", "wheelURL"]) {
+      if (this.options[key]) this.options[key] = new URL(this.options[key], globalThis.location.href).href;
+    }
+    this.protocol = options.protocol instanceof Protocol ? options.protocol : null;
+    this.state = "unstarted";
+    this.worker = null;
+    this._pending = new Map();
+    this._nextId = 0;
+    this._ready = null;
+  }
+
+  /** Build a kernel from a config JSON served by the bento server (/bento/config.json). */
+  static async fromConfig(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`cannot load kernel config ${url}: HTTP ${response.status}`);
+    return new BentoKernel(await response.json());
+  }
+
+  /** Start the worker; resolves when a plain cell can run, rejects with KernelDied. */
+  async start() {
+    if (!this.protocol) this.protocol = await loadProtocol(this.options.protocolURL);
+    if (!this._ready) this._spawn();
+    return this._ready;
+  }
+
+  _spawn() {
+    const P = this.protocol;
+    this.startedAt = performance.now();
+    this.interruptBuffer = globalThis.crossOriginIsolated ? new SharedArrayBuffer(4) : null;
+    let resolveReady, rejectReady;
+    this._ready = new Promise((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    this._ready.catch(() => {}); // observed through start(); never an unhandled rejection
+    this._resolveReady = resolveReady;
+    this._rejectReady = rejectReady;
+    const worker = new Worker(this.options.workerURL, { type: "module", name: "bento-kernel" });
+    this.worker = worker;
+    worker.onmessage = (event) => this._onMessage(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      this._die(`the kernel worker failed: ${event.message || `could not load ${this.options.workerURL}`}`,
+        "worker", "Check that worker.js is served (and as JavaScript), then restart the kernel.");
+    };
+    worker.onmessageerror = () => this._die("a message from the worker could not be read", "worker", "Restart the kernel.");
+    // Outlives the worker's own timeout: it fires only if the worker cannot even report.
+    clearTimeout(this._watchdog);
+    this._watchdog = setTimeout(() => {
+      if (this.state !== P.states.idle && this.state !== P.states.busy) {
+        this._die(`the kernel did not start within ${(this.options.bootTimeoutMs + 5000) / 1000} s`,
+          "boot", "Check the browser console and that the runtime is served.");
+      }
+    }, this.options.bootTimeoutMs + 5000);
+    const { protocol, ...options } = this.options;
+    worker.postMessage(P.make(P.types.boot, {
+      options: { ...options, protocol: P.spec, interruptBuffer: this.interruptBuffer },
+    }));
+  }
+
+  _onMessage(msg) {
+    const P = this.protocol;
+    const T = P.types;
+    switch (msg.type) {
+      case T.status:
+        this.state = msg.state;
+        if (msg.state === P.states.idle) {
+          clearTimeout(this._watchdog);
+          this._resolveReady({ elapsed_s: msg.elapsed_s });
+        }
+        this.dispatchEvent(new CustomEvent("status", { detail: msg }));
+        return;
+      case T.fatal:
+        this._die(msg.message, msg.phase, msg.hint);
+        return;
+      case T.execute_reply: {
+        const pending = this._pending.get(msg.id);
+        this._pending.delete(msg.id);
+        if (pending) pending.resolve({ reply: msg, outputs: pending.outputs });
+        return;
+      }
+      default: {
+        const pending = this._pending.get(msg.id);
+        if (pending) {
+          pending.outputs.push(msg);
+          pending.onOutput?.(msg);
+        }
+        this.dispatchEvent(new CustomEvent("output", { detail: msg }));
+      }
+    }
+  }
+
+  _die(message, phase, hint) {
+    if (this.state === "dead") return;
+    clearTimeout(this._watchdog);
+    this.state = "dead";
+    const error = new KernelDied(message, { phase, hint });
+    this._rejectReady?.(error);
+    for (const pending of this._pending.values()) pending.reject(error);
+    this._pending.clear();
+    this.worker?.terminate();
+    this.dispatchEvent(new CustomEvent("fatal", { detail: { message, phase, hint } }));
+    this.dispatchEvent(new CustomEvent("status", { detail: { state: "dead", detail: message } }));
+  }
+
+  /** Run a cell. Resolves with {reply, outputs}; rejects with KernelDied if the worker dies. */
+  async execute(code, { onOutput } = {}) {
+    await this.start();
+    const id = `cell-${++this._nextId}`;
+    const done = new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, outputs: [], onOutput });
+    });
+    this.worker.postMessage(this.protocol.make(this.protocol.types.execute, { id, code }));
+    return done;
+  }
+
+  /** Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation; returns false without it. */
+  interrupt() {
+    if (!this.interruptBuffer) return false;
+    Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
+    return true;
+  }
+
+  /** Kill the worker and start a fresh one; the namespace is lost. */
+  async restart() {
+    this.shutdown("the kernel was restarted");
+    this.state = "unstarted";
+    this._spawn();
+    return this._ready;
+  }
+
+  shutdown(reason = "the kernel was shut down") {
+    clearTimeout(this._watchdog);
+    const error = new KernelDied(reason, { phase: "restart" });
+    for (const pending of this._pending.values()) pending.reject(error);
+    this._pending.clear();
+    this.worker?.terminate();
+    this.worker = null;
+    this.state = "dead";
+  }
+}

@@ -1,0 +1,184 @@
+// bento-wasm kernel worker (a module worker).
+//
+// Boots Pyodide from options.indexURL, installs the bento_wasm wheel from options.wheelURL,
+// and runs cells through bento_wasm.browser.worker. The first message is the boot message;
+// it carries the protocol spec (bento_wasm/protocol.json) so this file spells no message
+// type of its own. Every failure to start is reported as a `fatal` message within
+// options.bootTimeoutMs, never a hang.
+import { Protocol } from "./protocol.js";
+
+const startedAt = performance.now();
+let P = null; // the Protocol, from the boot message
+let T = null; // P.types
+let pyodide = null;
+let kernel = null; // bento_wasm.browser.worker.WorkerKernel (a PyProxy)
+let currentCell = "";
+let dead = false;
+let queue = Promise.resolve();
+
+const elapsed = () => (performance.now() - startedAt) / 1000;
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+function status(state, detail = "") {
+  post(P.make(T.status, { state: P.states[state], detail, elapsed_s: elapsed() }));
+}
+
+function fatal(message, phase, hint) {
+  dead = true;
+  post(P.make(T.fatal, { message: String(message), phase, hint }));
+  post(P.make(T.status, { state: P.states.dead, detail: String(message), elapsed_s: elapsed() }));
+}
+
+self.onmessage = (event) => {
+  const msg = event.data;
+  if (P === null) {
+    // The boot message: it brings the protocol itself.
+    P = new Protocol(msg.options.protocol);
+    T = P.types;
+  }
+  queue = queue.then(() => handle(msg));
+};
+
+async function handle(msg) {
+  if (dead) return;
+  try {
+    P.check(msg);
+  } catch (err) {
+    fatal(err.message, "protocol", "Reload the page: page and worker come from different releases.");
+    return;
+  }
+  switch (msg.type) {
+    case T.boot:
+      return boot(msg.options);
+    case T.execute:
+      return execute(msg);
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Check before loadPyodide what would otherwise make it hang or fail obscurely. */
+async function preflight(options) {
+  const checks = [
+    [options.indexURL + "pyodide.asm.wasm", "application/wasm"],
+    [options.indexURL + "pyodide.mjs", null],
+    [options.indexURL + "python_stdlib.zip", null],
+    [options.indexURL + "pyodide-lock.json", null],
+    [options.wheelURL, null],
+  ];
+  await Promise.all(
+    checks.map(async ([url, mime]) => {
+      let response;
+      try {
+        response = await fetch(url, { method: "HEAD" });
+      } catch (err) {
+        throw new Error(`cannot reach ${url}: ${err.message}`);
+      }
+      if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+      const type = (response.headers.get("content-type") || "").split(";")[0].trim();
+      if (mime && type !== mime) {
+        throw new Error(`${url} is served as '${type || "no type"}', not '${mime}'; Pyodide would hang`);
+      }
+    }),
+  );
+}
+
+async function boot(options) {
+  let phase = "preflight";
+  try {
+    status("starting", "checking the runtime files");
+    await withTimeout(preflight(options), options.bootTimeoutMs, "checking the runtime files");
+
+    phase = "loading_runtime";
+    status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
+    const { loadPyodide } = await import(options.indexURL + "pyodide.mjs");
+    pyodide = await withTimeout(
+      loadPyodide({
+        indexURL: options.indexURL,
+        env: { HOME: "/home/pyodide", ...options.env },
+        stdout: (text) => rawStream("stdout", text),
+        stderr: (text) => rawStream("stderr", text),
+      }),
+      options.bootTimeoutMs,
+      "loadPyodide",
+    );
+    if (options.interruptBuffer) pyodide.setInterruptBuffer(new Int32Array(options.interruptBuffer));
+
+    phase = "installing";
+    status("installing", `installing ${options.wheelURL.split("/").pop()}`);
+    const wheel = await (await fetch(options.wheelURL)).arrayBuffer();
+    const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+    pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+    const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
+    const { protocol, interruptBuffer, ...kernelOptions } = options;
+    kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
+    workerModule.destroy();
+  } catch (err) {
+    fatal(err.message || String(err), phase, hintFor(phase, options));
+    return;
+  }
+  status("idle", "ready");
+  preload(options.preload || []);
+}
+
+function hintFor(phase, options) {
+  if (phase === "preflight" || phase === "loading_runtime") {
+    return `Check that the Pyodide runtime is assembled and served at ${options.indexURL} ` +
+      "(python -m bento_wasm.runtime assemble) with .wasm as application/wasm.";
+  }
+  return `Check that the wheel at ${options.wheelURL} was built from this release (./dev wheel).`;
+}
+
+/** Load heavy packages in the background: a plain cell never waits for them. */
+function preload(packages) {
+  if (!packages.length) return;
+  const t0 = performance.now();
+  pyodide
+    .loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) })
+    .then(() => post(P.make(T.status, {
+      state: P.states.idle,
+      detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+      elapsed_s: elapsed(),
+    })))
+    .catch((err) => rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`));
+}
+
+/** Output written below Python's sys.stdout (C extensions, Pyodide itself). */
+function rawStream(name, text) {
+  if (!currentCell) return;
+  post(P.make(T.stream, { id: currentCell, name, text: text + "\n" }));
+}
+
+async function execute(msg) {
+  currentCell = msg.id;
+  status("busy", msg.id);
+  try {
+    await pyodide.loadPackagesFromImports(msg.code, {
+      messageCallback: () => {},
+      errorCallback: (m) => rawStream("stderr", m),
+    });
+  } catch (err) {
+    rawStream("stderr", `loading packages failed: ${err.message}`);
+  }
+  try {
+    await kernel.execute(msg.id, msg.code);
+  } catch (err) {
+    // Python errors are reported by the kernel itself; this is Pyodide failing underneath.
+    const message = err && err.message ? err.message : String(err);
+    post(P.make(T.error, { id: msg.id, ename: "KernelError", evalue: message, traceback: [message] }));
+    post(P.make(T.execute_reply, { id: msg.id, status: "error", execution_count: 0, duration_ms: 0 }));
+    if (err && err.pyodide_fatal_error) {
+      fatal(`Pyodide suffered a fatal error: ${message}`, "execute", "Restart the kernel; the namespace is lost.");
+      return;
+    }
+  } finally {
+    currentCell = "";
+  }
+  status("idle", "");
+}
