@@ -13,15 +13,16 @@ from __future__ import annotations
 import base64
 import io
 import sys
-import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["DisplayHandle", "Publisher", "display", "flush_figures", "mimebundle"]
 
-MimeBundle = dict[str, Any]
+MimeBundle = dict[str, "Any"]
 
 _REPR_METHODS = (
     ("text/html", "_repr_html_"),
@@ -91,11 +92,14 @@ class Publisher:
 current_publisher: ContextVar[Publisher | None] = ContextVar("bento_publisher", default=None)
 
 
-@dataclass
 class DisplayHandle:
     """A display that can be replaced in place (``update``) after it was shown."""
 
-    display_id: str
+    def __init__(self, display_id: str) -> None:
+        self.display_id = display_id
+
+    def __repr__(self) -> str:
+        return f"DisplayHandle({self.display_id!r})"
 
     def display(self, obj: Any, *, raw: bool = False) -> None:
         display(obj, display_id=self.display_id, raw=raw)
@@ -116,6 +120,8 @@ def display(
     kernel (plain Python), it prints the text form instead.
     """
     if display_id is True:
+        import uuid
+
         display_id = uuid.uuid4().hex
     publisher = current_publisher.get()
     for obj in objs:

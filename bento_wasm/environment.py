@@ -9,9 +9,6 @@ environment as an argument, so tests pass their own.
 from __future__ import annotations
 
 import sys
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
@@ -20,11 +17,18 @@ from .errors import BentoError
 __all__ = ["CPythonEnvironment", "Environment", "HttpResponse", "current", "in_pyodide"]
 
 
-@dataclass(frozen=True)
 class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes = field(repr=False)
+    """A finished HTTP response: status, lower-cased headers, body bytes."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status}, {len(self.body)} bytes)"
 
     @property
     def ok(self) -> bool:
@@ -66,6 +70,9 @@ class CPythonEnvironment:
         body: bytes | None = None,
         timeout_s: float = 60.0,
     ) -> HttpResponse:
+        import urllib.error  # imported here: urllib.request is slow to import in wasm
+        import urllib.request
+
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:

@@ -21,7 +21,9 @@ traceback shows in the browser as a Python traceback (STYLE.md #9).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up in wasm
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = [
     "ArrowError",

@@ -9,24 +9,27 @@ trailing ``;`` hides it, and top-level ``await`` works.
 from __future__ import annotations
 
 import ast
-import inspect
 import io
 import linecache
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import redirect_stderr, redirect_stdout
-from types import CodeType, TracebackType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType, TracebackType
+    from typing import Any
 
 from . import protocol
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 
 __all__ = ["CellHook", "Kernel"]
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[dict[str, "Any"]], None]
 #: Called as ``hook(kernel, cell_id, code)``; may be async. Raising refuses the cell.
-CellHook = Callable[["Kernel", str, str], Awaitable[None] | None]
+CellHook = Callable[["Kernel", str, str], "Awaitable[None] | None"]
+#: The code flag of a compiled cell that uses top-level await (inspect.CO_COROUTINE).
+CO_COROUTINE = 0x0080
 
 
 class _Stream(io.TextIOBase):
@@ -120,7 +123,7 @@ class Kernel:
     async def _run_hooks(self, hooks: list[CellHook], cell_id: str, code: str) -> None:
         for hook in hooks:
             result = hook(self, cell_id, code)
-            if inspect.isawaitable(result):
+            if isinstance(result, Awaitable):
                 await result
 
     async def _run(self, code: str) -> None:
@@ -169,13 +172,14 @@ def _compile_cell(code: str, filename: str) -> tuple[CodeType, CodeType | None]:
 
 async def _evaluate(code: CodeType, namespace: dict[str, Any]) -> Any:
     result = eval(code, namespace)
-    if code.co_flags & inspect.CO_COROUTINE:
+    if code.co_flags & CO_COROUTINE:
         result = await result
     return result
 
 
 def format_user_traceback(exc: BaseException) -> list[str]:
     """Format ``exc`` without the kernel's own frames, starting at the user's code."""
+    import traceback
     tb: TracebackType | None = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next

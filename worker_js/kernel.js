@@ -4,7 +4,8 @@
 //   await kernel.start();
 //   const { reply, outputs } = await kernel.execute("1 + 1");
 //   kernel.interrupt(); await kernel.restart();
-// Events: "status" {state, detail, elapsed_s}, "output" (any output message), "fatal" {message, phase, hint}.
+// Events are named after protocol messages: status {state, detail, elapsed_s} and
+// fatal {message, phase, hint}; plus output, for every output message of any cell.
 import { Protocol, loadProtocol } from "./protocol.js";
 
 const DEFAULTS = {
@@ -82,7 +83,7 @@ export class BentoKernel extends EventTarget {
     this._watchdog = setTimeout(() => {
       if (this.state !== P.states.idle && this.state !== P.states.busy) {
         this._die(`the kernel did not start within ${(this.options.bootTimeoutMs + 5000) / 1000} s`,
-          "boot", "Check the browser console and that the runtime is served.");
+          "starting", "Check the browser console and that the runtime is served.");
       }
     }, this.options.bootTimeoutMs + 5000);
     const { protocol, ...options } = this.options;
@@ -101,7 +102,7 @@ export class BentoKernel extends EventTarget {
           clearTimeout(this._watchdog);
           this._resolveReady({ elapsed_s: msg.elapsed_s });
         }
-        this.dispatchEvent(new CustomEvent("status", { detail: msg }));
+        this.dispatchEvent(new CustomEvent(T.status, { detail: msg }));
         return;
       case T.fatal:
         this._die(msg.message, msg.phase, msg.hint);
@@ -124,16 +125,18 @@ export class BentoKernel extends EventTarget {
   }
 
   _die(message, phase, hint) {
-    if (this.state === "dead") return;
+    const dead = this.protocol.states.dead;
+    if (this.state === dead) return;
     clearTimeout(this._watchdog);
-    this.state = "dead";
+    this.state = dead;
     const error = new KernelDied(message, { phase, hint });
     this._rejectReady?.(error);
     for (const pending of this._pending.values()) pending.reject(error);
     this._pending.clear();
     this.worker?.terminate();
-    this.dispatchEvent(new CustomEvent("fatal", { detail: { message, phase, hint } }));
-    this.dispatchEvent(new CustomEvent("status", { detail: { state: "dead", detail: message } }));
+    const T = this.protocol.types;
+    this.dispatchEvent(new CustomEvent(T.fatal, { detail: { message, phase, hint } }));
+    this.dispatchEvent(new CustomEvent(T.status, { detail: { state: dead, detail: message } }));
   }
 
   /** Run a cell. Resolves with {reply, outputs}; rejects with KernelDied if the worker dies. */
@@ -169,6 +172,6 @@ export class BentoKernel extends EventTarget {
     this._pending.clear();
     this.worker?.terminate();
     this.worker = null;
-    this.state = "dead";
+    this.state = this.protocol ? this.protocol.states.dead : "unstarted";
   }
 }

@@ -30,6 +30,8 @@ export class Protocol {
     this.types = strictNames(Object.keys(spec.messages), "message type");
     /** Kernel states: `P.states.idle`. */
     this.states = strictNames(spec.states, "state");
+    /** execute_reply statuses: `P.replyStatuses.ok`. */
+    this.replyStatuses = strictNames(spec.reply_statuses, "reply status");
   }
 
   /** Build a message and check it against the spec. */
@@ -49,6 +51,13 @@ export class Protocol {
       }
       if (!CHECKS[declared.replace("?", "")](value)) {
         throw new Error(`field '${name}' of '${msg.type}' must be ${declared}`);
+      }
+    }
+    for (const [key, allowed] of Object.entries(this.spec.enums || {})) {
+      const [type, field] = key.split(".");
+      const values = typeof allowed === "string" ? this.spec[allowed] : allowed;
+      if (type === msg.type && msg[field] != null && !values.includes(msg[field])) {
+        throw new Error(`field '${field}' of '${msg.type}' must be one of ${values.join(", ")}`);
       }
     }
     return msg;

@@ -63,72 +63,82 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Check before loadPyodide what would otherwise make it hang or fail obscurely. */
+async function checkedFetch(url, { method = "GET", mime = null } = {}) {
+  let response;
+  try {
+    response = await fetch(url, { method });
+  } catch (err) {
+    throw new Error(`cannot reach ${url}: ${err.message}`);
+  }
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  const type = (response.headers.get("content-type") || "").split(";")[0].trim();
+  if (mime && type !== mime) {
+    throw new Error(`${url} is served as '${type || "no type"}', not '${mime}'; Pyodide would hang`);
+  }
+  return response;
+}
+
+/**
+ * Check what would otherwise make loadPyodide hang or fail obscurely (it runs alongside,
+ * so a good runtime pays nothing). Resolves to the wheel's bytes. Errors carry phase "preflight".
+ */
 async function preflight(options) {
-  const checks = [
-    [options.indexURL + "pyodide.asm.wasm", "application/wasm"],
-    [options.indexURL + "pyodide.mjs", null],
-    [options.indexURL + "python_stdlib.zip", null],
-    [options.indexURL + "pyodide-lock.json", null],
-    [options.wheelURL, null],
-  ];
-  await Promise.all(
-    checks.map(async ([url, mime]) => {
-      let response;
-      try {
-        response = await fetch(url, { method: "HEAD" });
-      } catch (err) {
-        throw new Error(`cannot reach ${url}: ${err.message}`);
-      }
-      if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-      const type = (response.headers.get("content-type") || "").split(";")[0].trim();
-      if (mime && type !== mime) {
-        throw new Error(`${url} is served as '${type || "no type"}', not '${mime}'; Pyodide would hang`);
-      }
-    }),
-  );
+  const [wheel] = await Promise.all([
+    checkedFetch(options.wheelURL),
+    checkedFetch(options.indexURL + "pyodide.asm.wasm", { method: "HEAD", mime: "application/wasm" }),
+    checkedFetch(options.indexURL + "pyodide.mjs", { method: "HEAD" }),
+    checkedFetch(options.indexURL + "python_stdlib.zip", { method: "HEAD" }),
+    checkedFetch(options.indexURL + "pyodide-lock.json", { method: "HEAD" }),
+  ]).catch((err) => {
+    err.phase = "preflight";
+    throw err;
+  });
+  return wheel.arrayBuffer();
 }
 
 async function boot(options) {
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
-    await withTimeout(preflight(options), options.bootTimeoutMs, "checking the runtime files");
+    const wheelBytes = preflight(options);
+    wheelBytes.catch(() => {}); // observed below, through Promise.all
 
     phase = "loading_runtime";
     status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
-    const { loadPyodide } = await import(options.indexURL + "pyodide.mjs");
-    pyodide = await withTimeout(
-      loadPyodide({
+    const load = async () => {
+      const { loadPyodide } = await import(options.indexURL + "pyodide.mjs");
+      return loadPyodide({
         indexURL: options.indexURL,
         env: { HOME: "/home/pyodide", ...options.env },
         stdout: (text) => rawStream("stdout", text),
         stderr: (text) => rawStream("stderr", text),
-      }),
-      options.bootTimeoutMs,
-      "loadPyodide",
-    );
+      });
+    };
+    let wheel;
+    [pyodide, wheel] = await withTimeout(Promise.all([load(), wheelBytes]), options.bootTimeoutMs, "loadPyodide");
     if (options.interruptBuffer) pyodide.setInterruptBuffer(new Int32Array(options.interruptBuffer));
 
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
-    const wheel = await (await fetch(options.wheelURL)).arrayBuffer();
-    const sitePackages = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+    // sys.path already names site-packages; sysconfig would cost 30 ms here.
+    const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
     pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
     const { protocol, interruptBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
     workerModule.destroy();
   } catch (err) {
-    fatal(err.message || String(err), phase, hintFor(phase, options));
+    phase = err.phase || phase;
+    const message = err.message || String(err);
+    fatal(message, phase, hintFor(phase, options, message));
     return;
   }
   status("idle", "ready");
   preload(options.preload || []);
 }
 
-function hintFor(phase, options) {
-  if (phase === "preflight" || phase === "loading_runtime") {
+function hintFor(phase, options, message) {
+  if (phase !== "installing" && !message.includes(options.wheelURL)) {
     return `Check that the Pyodide runtime is assembled and served at ${options.indexURL} ` +
       "(python -m bento_wasm.runtime assemble) with .wasm as application/wasm.";
   }
@@ -172,9 +182,9 @@ async function execute(msg) {
     // Python errors are reported by the kernel itself; this is Pyodide failing underneath.
     const message = err && err.message ? err.message : String(err);
     post(P.make(T.error, { id: msg.id, ename: "KernelError", evalue: message, traceback: [message] }));
-    post(P.make(T.execute_reply, { id: msg.id, status: "error", execution_count: 0, duration_ms: 0 }));
+    post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
     if (err && err.pyodide_fatal_error) {
-      fatal(`Pyodide suffered a fatal error: ${message}`, "execute", "Restart the kernel; the namespace is lost.");
+      fatal(`Pyodide suffered a fatal error: ${message}`, "running", "Restart the kernel; the namespace is lost.");
       return;
     }
   } finally {
