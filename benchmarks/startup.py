@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import BentoServer, chromium  # noqa: E402
+from tests.helpers import BentoServer, chromium
 
 BARE_JS = """
 const done = arguments[arguments.length - 1];
@@ -74,8 +74,10 @@ def main() -> None:
                     raise SystemExit(f"run {run} failed: {result['error']}")
             assert b["value"] == 2 and k["value"] == "2", (b, k)
             label = "warm-up" if run == 0 else f"run {run}"
-            print(f"{label}: bare {b['first_cell_s']:.2f} s, bento {k['first_cell_s']:.2f} s, "
-                  f"bento pandas ready {k['pandas_ready_s']:.2f} s (pandas {k['pandas']})")
+            print(
+                f"{label}: bare {b['first_cell_s']:.2f} s, bento {k['first_cell_s']:.2f} s, "
+                f"bento pandas ready {k['pandas_ready_s']:.2f} s (pandas {k['pandas']})"
+            )
             if run == 0:
                 continue  # the first start fills the HTTP cache for both
             bare.append(b["first_cell_s"])

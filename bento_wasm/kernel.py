@@ -15,13 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import redirect_stderr, redirect_stdout
 
+from . import protocol
+from .display import Publisher, current_publisher, display, flush_figures, mimebundle
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import CodeType, TracebackType
     from typing import Any
-
-from . import protocol
-from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 
 __all__ = ["CellHook", "Kernel"]
 
@@ -164,7 +164,9 @@ def _compile_cell(code: str, filename: str) -> tuple[CodeType, CodeType | None]:
     tree = ast.parse(code, filename, "exec")
     last: CodeType | None = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        expression = ast.Expression(tree.body.pop().value)
+        final = tree.body.pop()
+        assert isinstance(final, ast.Expr)
+        expression = ast.Expression(final.value)
         last = compile(expression, filename, "eval", flags=_FLAGS, dont_inherit=True)
     body = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
     return body, last
@@ -180,6 +182,7 @@ async def _evaluate(code: CodeType, namespace: dict[str, Any]) -> Any:
 def format_user_traceback(exc: BaseException) -> list[str]:
     """Format ``exc`` without the kernel's own frames, starting at the user's code."""
     import traceback
+
     tb: TracebackType | None = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
@@ -187,5 +190,3 @@ def format_user_traceback(exc: BaseException) -> list[str]:
         tb = None
     lines = traceback.format_exception(type(exc), exc, tb)
     return [line.rstrip("\n") for line in lines]
-
-

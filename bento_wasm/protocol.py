@@ -55,7 +55,7 @@ def _enums(kind: str) -> dict[str, list[str]]:
 
 def check(msg: dict[str, Any]) -> dict[str, Any]:
     """Validate ``msg`` against the spec and return it."""
-    kind = msg.get("type")
+    kind = str(msg.get("type"))
     messages = spec()["messages"]
     if kind not in messages:
         raise ProtocolError(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-
 import json
 import os
 import shutil
@@ -142,7 +141,8 @@ def _read_checked(path: Path, expected: str, *, digest_only: bool = False) -> by
     if actual != expected:
         raise RuntimeAssemblyError(
             f"{path} is corrupt: sha256 {actual} does not match the official {expected}. "
-            f"Delete it and run `python -m bento_wasm.runtime assemble --force --dest {path.parent}`.",
+            "Delete it and run "
+            f"`python -m bento_wasm.runtime assemble --force --dest {path.parent}`.",
             path=str(path),
         )
     return b"" if digest_only else path.read_bytes()
@@ -246,11 +246,11 @@ def _archive_entries(source: Path) -> Iterator[tuple[str, _Reader]]:
             if path.is_file():
                 yield str(path.relative_to(source)), _Reader(path.read_bytes)
     elif zipfile.is_zipfile(source):
-        wheel = zipfile.ZipFile(source)
+        wheel = zipfile.ZipFile(source)  # read lazily by the readers below
         for info in wheel.infolist():
             yield info.filename, _Reader(lambda info=info: wheel.read(info))
     elif source.is_file() and tarfile.is_tarfile(source):
-        archive = tarfile.open(source)
+        archive = tarfile.open(source)  # noqa: SIM115 - read lazily by the readers
         for member in archive.getmembers():
             if member.isfile():
                 yield member.name, _Reader(lambda m=member: archive.extractfile(m).read())  # type: ignore[union-attr]
@@ -298,13 +298,21 @@ def _download(item: Download, cache: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bento_wasm.runtime", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bento_wasm.runtime",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["assemble", "verify"])
     parser.add_argument("--dest", type=Path, default=Path("runtime/pyodide"))
     parser.add_argument("--cache", type=Path, default=None, help="download cache")
-    parser.add_argument("--from", dest="source", type=Path, default=None,
-                        help="an official Pyodide release directory or archive")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=None,
+        help="an official Pyodide release directory or archive",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if present")
     args = parser.parse_args(argv)
     try:

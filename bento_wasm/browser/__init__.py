@@ -6,5 +6,6 @@ from ..environment import in_pyodide
 
 if not in_pyodide():  # pragma: no cover - guarded for CPython imports
     raise ImportError(
-        "bento_wasm.browser runs only inside Pyodide; in CPython use bento_wasm.environment.current()"
+        "bento_wasm.browser runs only inside Pyodide; "
+        "in CPython use bento_wasm.environment.current()"
     )

@@ -3,4 +3,4 @@
 from .app import BentoApp
 
 if __name__ == "__main__":
-    BentoApp.launch_instance()
+    BentoApp.launch_instance()  # type: ignore[no-untyped-call]

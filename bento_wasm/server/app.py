@@ -40,12 +40,15 @@ class BentoApp(ExtensionApp):
         config=True
     )
     worker_dir = Unicode(str(REPO / "worker_js"), help="the worker_js folder").tag(config=True)
-    preload = List(Unicode(), default_value=["pandas", "pyarrow"], help="packages loaded in the background after boot").tag(
-        config=True
-    )
+    preload = List(
+        Unicode(),
+        default_value=["pandas", "pyarrow"],
+        help="packages loaded in the background after boot",
+    ).tag(config=True)
     boot_timeout_ms = Int(60000, help="how long the worker may take to boot").tag(config=True)
 
     def kernel_config(self) -> dict[str, Any]:
+        assert self.serverapp is not None
         base = url_path_join(self.serverapp.base_url, "bento", "static")
         wheel = latest_wheel(Path(self.wheels_dir))
         return {
@@ -61,7 +64,11 @@ class BentoApp(ExtensionApp):
         protocol_dir = str(resources.files("bento_wasm"))
         self.handlers.extend(
             [
-                (r"/bento/?()", AssetHandler, {"path": self.worker_dir, "default_filename": "index.html"}),
+                (
+                    r"/bento/?()",
+                    AssetHandler,
+                    {"path": self.worker_dir, "default_filename": "index.html"},
+                ),
                 (r"/bento/config.json", ConfigHandler, {"config": self.kernel_config}),
                 (r"/bento/static/pyodide/(.*)", AssetHandler, {"path": self.runtime_dir}),
                 (r"/bento/static/wheels/(.*)", AssetHandler, {"path": self.wheels_dir}),

@@ -1,4 +1,4 @@
-"""End to end: the page served by the bento server runs cells in the worker, in headless Chromium."""
+"""End to end: the page from the bento server runs cells in the worker, in headless Chromium."""
 
 import functools
 import http.server
@@ -91,7 +91,9 @@ def test_interrupt_stops_a_running_cell_and_keeps_the_kernel(page):
     time.sleep(1.0)
     assert page.driver.execute_script("return window.kernel.interrupt()") is True
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not page.driver.execute_script("return window.interrupted"):
+    while time.monotonic() < deadline and not page.driver.execute_script(
+        "return window.interrupted"
+    ):
         time.sleep(0.1)
     result = page.driver.execute_script("return window.interrupted")
     assert result["reply"]["status"] == "error"
@@ -104,7 +106,8 @@ def test_restart_gives_a_fresh_namespace(browser, server):
     assert kernel.start()["ok"]
     kernel.run_ok("gone = 1")
     restarted = browser.execute_async_script(
-        "const done = arguments[0]; window.kernel.restart().then(() => done(true), (e) => done(e.message));"
+        "const done = arguments[0];"
+        "window.kernel.restart().then(() => done(true), (e) => done(e.message));"
     )
     assert restarted is True
     result = kernel.execute("gone")
@@ -114,8 +117,11 @@ def test_restart_gives_a_fresh_namespace(browser, server):
 class _WrongMimeHandler(http.server.SimpleHTTPRequestHandler):
     """A misconfigured static host: .wasm as octet-stream (Pyodide would hang)."""
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/octet-stream", ".js": "text/javascript"}
+    extensions_map = {  # noqa: RUF012 - the base class's own attribute
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/octet-stream",
+        ".js": "text/javascript",
+    }
 
     def log_message(self, *args):
         pass
@@ -176,10 +182,15 @@ def test_missing_wheel_is_named(browser, server):
     browser.get(server.url + "/bento/")
     config = server.config()
     config["wheelURL"] = config["wheelURL"].replace("bento_wasm-", "bento_wasm-9.9.9-missing-")
-    result = browser.execute_async_script(START_WITH_OPTIONS_JS, server.url + "/bento/static", {
-        **{k: server.url + v for k, v in config.items() if k.endswith("URL")},
-        "preload": [], "bootTimeoutMs": 15000,
-    })
+    result = browser.execute_async_script(
+        START_WITH_OPTIONS_JS,
+        server.url + "/bento/static",
+        {
+            **{k: server.url + v for k, v in config.items() if k.endswith("URL")},
+            "preload": [],
+            "bootTimeoutMs": 15000,
+        },
+    )
     assert result["ok"] is False
     assert "bento_wasm-9.9.9-missing-" in result["message"] and "404" in result["message"]
 
@@ -198,8 +209,9 @@ def test_missing_worker_script_is_reported(browser, server):
 def test_server_serves_wasm_with_its_mime_type(server):
     import urllib.request
 
-    request = urllib.request.Request(server.url + "/bento/static/pyodide/pyodide.asm.wasm", method="HEAD")
+    request = urllib.request.Request(
+        server.url + "/bento/static/pyodide/pyodide.asm.wasm", method="HEAD"
+    )
     with urllib.request.urlopen(request) as response:
         assert response.headers["Content-Type"] == "application/wasm"
         assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
-

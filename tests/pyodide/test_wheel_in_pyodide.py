@@ -21,7 +21,9 @@ async def _install_by_url(selenium, url):
 
 def test_micropip_installs_the_wheel_by_url_and_it_imports(selenium_standalone):
     wheel = wheel_path()
-    version, env = _install_by_url(selenium_standalone, f"{selenium_standalone.base_url}/{wheel.name}")
+    version, env = _install_by_url(
+        selenium_standalone, f"{selenium_standalone.base_url}/{wheel.name}"
+    )
     assert wheel.name.startswith(f"bento_wasm-{version}-")
     assert env == "pyodide"
 
@@ -69,7 +71,7 @@ def test_core_imports_only_the_standard_library(selenium_bento):
     import sys
 
     before = set(sys.modules)
-    import bento_wasm.kernel  # noqa: F401
+    import bento_wasm.kernel
     import bento_wasm.protocol  # noqa: F401
 
     added = {m.split(".")[0] for m in set(sys.modules) - before}

@@ -121,7 +121,8 @@ def test_display_outside_a_kernel_prints(capsys):
 def test_matplotlib_figures_become_png(kernel):
     messages = run(
         kernel,
-        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])",
+        "import matplotlib\nmatplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])",
     )
     pngs = [m for m in of_type(messages, "display_data") if "image/png" in m["data"]]
     assert len(pngs) == 1 and pngs[0]["data"]["image/png"].startswith("iVBOR")
