@@ -17,6 +17,14 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from . import protocol
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
+from .magics import (
+    LINE_MAGIC_CALL,
+    MagicContext,
+    MagicRegistry,
+    split_cell_magic,
+    transform_line_magics,
+)
+from .magics import registry as default_registry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,12 +71,19 @@ class _Stream(io.TextIOBase):
 class Kernel:
     """One notebook's Python state and the loop that runs its cells."""
 
-    def __init__(self, emit: Emit, namespace: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        namespace: dict[str, Any] | None = None,
+        magics: MagicRegistry | None = None,
+    ) -> None:
         self._emit = emit
+        self.magics = magics or default_registry
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.namespace.setdefault("__name__", "__main__")
         self.namespace.setdefault("__builtins__", __builtins__)
         self.namespace.setdefault("display", display)
+        self.namespace[LINE_MAGIC_CALL] = self._line_magic
         self.execution_count = 0
         self.cell_id = ""
         #: Run before each cell; one that raises stops the cell with that error.
@@ -126,14 +141,34 @@ class Kernel:
             if isinstance(result, Awaitable):
                 await result
 
+    def magic_context(self) -> MagicContext:
+        return MagicContext(self.namespace, display)
+
+    def _line_magic(self, name: str, args: str) -> Any:
+        result = self.magics.line_magic(name)(self.magic_context(), args)
+        if isinstance(result, Awaitable):
+            raise TypeError(f"%{name} is async; use it as `await %{name}` is not supported")
+        return result
+
     async def _run(self, code: str) -> None:
+        cell_magic = split_cell_magic(code)
+        if cell_magic is not None:
+            name, args, cell_body = cell_magic
+            value = self.magics.cell_magic(name)(self.magic_context(), args, cell_body)
+            if isinstance(value, Awaitable):
+                value = await value
+            self._show_result(value, code)
+            return
         filename = f"<cell {self.execution_count}>"
+        source = transform_line_magics(code)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        body, last = _compile_cell(code, filename)
+        body, last = _compile_cell(source, filename)
         await _evaluate(body, self.namespace)
         if last is None:
             return
-        value = await _evaluate(last, self.namespace)
+        self._show_result(await _evaluate(last, self.namespace), code)
+
+    def _show_result(self, value: Any, code: str) -> None:
         if value is None or code.rstrip().endswith(";"):
             return
         self.namespace["_"] = value
