@@ -90,6 +90,10 @@ class Kernel:
         self.pre_cell: list[CellHook] = []
         #: Run after each cell, whatever its outcome.
         self.post_cell: list[CellHook] = []
+        #: Admission control: called as ``admit(nbytes, what)`` before data of that size
+        #: is copied into wasm memory (Arrow injection, magic results). It raises
+        #: MemoryBudgetExceeded to refuse; the memory budget installs the real check.
+        self.admit: Callable[[int, str], None] = _admit_everything
 
     def send(self, kind: str, **fields: Any) -> None:
         self._emit(protocol.message(kind, **fields))
@@ -189,6 +193,10 @@ class Kernel:
             evalue=str(exc),
             traceback=format_user_traceback(exc),
         )
+
+
+def _admit_everything(nbytes: int, what: str) -> None:
+    """The admission check of a kernel without a memory budget."""
 
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
