@@ -22,9 +22,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-pyodide adds --headless and --no-sandbox itself.
     flags = [f for f in CHROMIUM_FLAGS if f not in ("--headless=new",)]
     get_global_config().set_flags("chrome", ["--js-flags=--expose-gc", *flags])
-    dist = Path(config.getoption("--dist-dir", default="build/test-dist"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    dist = Path(session.config.getoption("--dist-dir", default="build/test-dist"))
     if not (ROOT / dist / "pyodide-lock.json").exists():
-        raise pytest.UsageError(
+        pytest.exit(
             f"{dist} is missing: run `./dev setup` (or `./dev test`) to assemble the runtime, "
-            "build the wheel and the test dist."
+            "build the wheel and the test dist.",
+            returncode=4,
         )

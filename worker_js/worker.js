@@ -117,6 +117,13 @@ async function boot(options) {
     let wheel;
     [pyodide, wheel] = await withTimeout(Promise.all([load(), wheelBytes]), options.bootTimeoutMs, "loadPyodide");
     if (options.interruptBuffer) pyodide.setInterruptBuffer(new Int32Array(options.interruptBuffer));
+    // After a fatal error Pyodide never settles the running call; report it at once instead
+    // (API.on_fatal is Pyodide 0.27's hook for this, on its private _api object).
+    pyodide._api.on_fatal = (err) => fatal(
+      `Pyodide suffered a fatal error: ${err && err.message ? err.message : err}`,
+      "running",
+      "Restart the kernel; the namespace is lost. Please report the cell that caused it.",
+    );
 
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);

@@ -215,3 +215,23 @@ def test_server_serves_wasm_with_its_mime_type(server):
     with urllib.request.urlopen(request) as response:
         assert response.headers["Content-Type"] == "application/wasm"
         assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_fatal_pyodide_error_is_reported_not_a_hang(browser, server):
+    kernel = PageKernel(browser, server)
+    assert kernel.start()["ok"]
+    started = time.monotonic()
+    result = kernel.execute(
+        "import pyodide_js\npyodide_js._api.fatal_error(RuntimeError('simulated crash'))"
+    )
+    assert result["ok"] is False and result["phase"] == "running"
+    assert "fatal error" in result["message"] and "simulated crash" in result["message"]
+    assert time.monotonic() - started < 10
+    fatal = [e for e in browser.execute_script("return window.bento_log") if e["event"] == "fatal"]
+    assert "Restart the kernel" in fatal[0]["hint"]
+    restarted = browser.execute_async_script(
+        "const done = arguments[0];"
+        "window.kernel.restart().then(() => done(true), (e) => done(e.message));"
+    )
+    assert restarted is True
+    assert kernel.text("40 + 2") == "42"
