@@ -12,6 +12,7 @@ subclasses the standard category where one fits, so ``except OSError`` or
     ├── KernelError                   the browser kernel cannot start or has died
     ├── ArrowError (ValueError)       bytes that are not a readable Arrow IPC stream
     ├── MemoryBudgetExceeded (MemoryError)  work refused before it would exceed the budget
+    ├── ConfigError (ValueError)      an option (boot options, a setting) has a bad value
     └── ExecutorError (OSError)       the remote executor is unreachable or refused us
 
 Errors that cross the worker or HTTP boundary are plain data: ``to_dict`` and
@@ -29,6 +30,7 @@ __all__ = [
     "ArrowError",
     "BentoError",
     "CellError",
+    "ConfigError",
     "ExecutorError",
     "KernelError",
     "MagicError",
@@ -95,6 +97,10 @@ class MemoryBudgetExceeded(BentoError, MemoryError):
     """Work refused because it would not fit in the memory budget."""
 
     fields = ("requested_bytes", "available_bytes")
+
+
+class ConfigError(BentoError, ValueError):
+    """An option (boot options, a run-time setting) has a value that cannot be used."""
 
 
 class ExecutorError(BentoError, OSError):

@@ -86,6 +86,8 @@ class Kernel:
         self.namespace[LINE_MAGIC_CALL] = self._line_magic
         self.execution_count = 0
         self.cell_id = ""
+        #: What the running (or last) cell raised, for post_cell hooks; None if it did not.
+        self.last_error: BaseException | None = None
         #: Run before each cell; one that raises stops the cell with that error.
         self.pre_cell: list[CellHook] = []
         #: Run after each cell, whatever its outcome.
@@ -102,6 +104,7 @@ class Kernel:
         """Run one cell; every output and the reply go through ``emit``. Returns the reply."""
         self.execution_count += 1
         self.cell_id = cell_id
+        self.last_error = None
         started = time.perf_counter()
         out, err = _Stream("stdout", self), _Stream("stderr", self)
         token = current_publisher.set(Publisher(cell_id, self.send))
@@ -115,6 +118,7 @@ class Kernel:
                     out.flush()
                     err.flush()
                     status = "error"
+                    self.last_error = exc
                     self._report(exc)
                 finally:
                     await self._after(cell_id, code)

@@ -143,10 +143,11 @@ START_KERNEL_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
   const { BentoKernel } = await import(arguments[0] + "/bento/static/worker/kernel.js");
-  const kernel = await BentoKernel.fromConfig(arguments[0] + "/bento/config.json");
+  const config = await (await fetch(arguments[0] + "/bento/config.json")).json();
+  const kernel = new BentoKernel({ ...config, ...(arguments[1] || {}) });
   window.kernel = kernel;
   window.bento_log = [];
-  for (const kind of ["status", "output", "fatal"]) {
+  for (const kind of ["status", "output", "fatal", "memory"]) {
     kernel.addEventListener(kind, (e) => window.bento_log.push({event: kind, ...e.detail}));
   }
   const t0 = performance.now();
@@ -170,9 +171,12 @@ class PageKernel:
         self.driver = driver
         self.server = server
 
-    def start(self) -> dict[str, Any]:
+    def start(self, **options: Any) -> dict[str, Any]:
+        """Open the page and start a kernel; ``options`` override the server's kernel config."""
         self.driver.get(self.server.url + "/bento/")
-        result: dict[str, Any] = self.driver.execute_async_script(START_KERNEL_JS, self.server.url)
+        result: dict[str, Any] = self.driver.execute_async_script(
+            START_KERNEL_JS, self.server.url, options
+        )
         return result
 
     def execute(self, code: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 //   const { reply, outputs } = await kernel.execute("1 + 1");
 //   kernel.interrupt(); await kernel.restart();
 // Events are named after protocol messages: status {state, detail, elapsed_s} and
-// fatal {message, phase, hint}; plus output, for every output message of any cell.
+// fatal {message, phase, hint}, memory (after each cell: snapshot, delta_bytes, budget_bytes,
+// used_fraction; kernel.memory holds the latest); plus output, for every output message of any cell.
 import { Protocol, loadProtocol } from "./protocol.js";
 
 const DEFAULTS = {
@@ -17,6 +18,14 @@ const DEFAULTS = {
   bootTimeoutMs: 60000,
   env: { MPLBACKEND: "Agg" },
 };
+
+/** The memory message, plus the page's JS heap where the browser exposes it (not in a worker). */
+function withPageHeap(msg) {
+  const heap = globalThis.performance?.memory;
+  if (!heap) return msg;
+  const snapshot = { ...msg.snapshot, js_heap_bytes: heap.usedJSHeapSize, js_heap_limit_bytes: heap.jsHeapSizeLimit };
+  return { ...msg, snapshot };
+}
 
 export class KernelDied extends Error {
   constructor(message, { phase = "", hint = "" } = {}) {
@@ -106,6 +115,10 @@ export class BentoKernel extends EventTarget {
         return;
       case T.fatal:
         this._die(msg.message, msg.phase, msg.hint);
+        return;
+      case T.memory:
+        this.memory = withPageHeap(msg);
+        this.dispatchEvent(new CustomEvent(T.memory, { detail: this.memory }));
         return;
       case T.execute_reply: {
         const pending = this._pending.get(msg.id);

@@ -25,6 +25,9 @@ class WorkerKernel:
 
         self.options = options
         self.kernel = Kernel(emit)
+        from . import memory
+
+        self.memory = memory.install(self.kernel, options)
 
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)

@@ -1,0 +1,153 @@
+"""The memory budget at the real limit: the wasm heap grown toward its 4 GiB ceiling.
+
+One dedicated browser and kernel for the whole module (the heap never shrinks, so the
+tests run in order and build on each other): per-cell memory events, the probe against
+malloc, the threshold warnings in order, an oversized injection refused before any
+copy, and a cell that hits the real ceiling leaving a usable kernel. Blocks are big
+(256 MiB bytearrays) to keep the module to about a minute.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import BentoServer, PageKernel, chromium
+
+pytestmark = pytest.mark.browser
+
+MiB, GiB = 1 << 20, 1 << 30
+CEILING = 4 * GiB - 64 * 1024  # Pyodide 0.27.7 in Chromium (RUNTIME.md)
+BUDGET = int(0.75 * CEILING)  # the default budget
+
+
+@pytest.fixture(scope="module")
+def page():
+    with BentoServer() as server, chromium() as driver:
+        kernel = PageKernel(driver, server)
+        started = kernel.start(preload=[])  # the heap holds only what these tests put there
+        assert started["ok"], started
+        yield kernel
+
+
+def events(page, kind):
+    entries = page.driver.execute_script("return window.bento_log")
+    return [e for e in entries if e["event"] == kind]
+
+
+def memory_event(page, cell_id):
+    found = [e for e in events(page, "memory") if e["id"] == cell_id]
+    assert len(found) == 1, events(page, "memory")[-3:]
+    return found[0]
+
+
+def last_cell_id(page):
+    return page.driver.execute_script("return `cell-${window.kernel._nextId}`")
+
+
+def stderr_of(outputs):
+    return "".join(o["text"] for o in outputs if o["type"] == "stream" and o["name"] == "stderr")
+
+
+def grow_to(page, total_bytes):
+    """Hold ``total_bytes`` in 256 MiB blocks (in ``blocks``); returns the cell's outputs."""
+    code = (
+        "blocks = globals().get('blocks', [])\n"
+        f"while sum(map(len, blocks)) + {256 * MiB} <= {total_bytes}:\n"
+        f"    blocks.append(bytearray({256 * MiB}))\n"
+    )
+    return page.run_ok(code)
+
+
+def test_each_cell_reports_a_snapshot_that_matches_the_heap(page):
+    heap = int(page.text("import pyodide_js\npyodide_js._module.HEAP8.length"))
+    event = memory_event(page, last_cell_id(page))
+    snapshot = event["snapshot"]
+    assert snapshot["heap_bytes"] == heap
+    assert snapshot["ceiling_bytes"] == CEILING
+    assert event["budget_bytes"] == BUDGET
+    assert 0 < snapshot["reserved_bytes"] <= heap
+    assert event["thresholds"] == [0.7, 0.85, 0.95]
+    # The page adds its own JS heap (performance.memory exists on the page, not in a worker).
+    latest = page.driver.execute_script("return window.kernel.memory")
+    assert latest["snapshot"]["js_heap_bytes"] > 0
+
+
+def test_exact_use_follows_malloc_not_the_heap_high_water(page):
+    page.run_ok("probe_block = bytearray(300 * 2**20)")
+    grew = memory_event(page, last_cell_id(page))
+    assert 290 * MiB <= grew["delta_bytes"] <= 320 * MiB
+    outputs = page.run_ok("full = %memory\ndel probe_block\nempty = %memory")
+    assert stderr_of(outputs) == ""
+    used = page.text("print(full.snapshot.used_bytes - empty.snapshot.used_bytes)")
+    assert 299 * MiB <= int(used) <= 301 * MiB
+    same_heap = page.text("print(full.snapshot.heap_bytes == empty.snapshot.heap_bytes)")
+    assert same_heap.strip() == "True"  # the heap never shrinks; the budget sees the free
+
+
+def test_memory_magic_lists_the_largest_objects(page):
+    text = page.text("import numpy as np\narr = np.ones((1024, 1024))\n%memory --top 3")
+    assert "budget" in text and "█" in text
+    assert "arr" in text and "8.00 MiB" in text and "ndarray float64" in text
+
+
+def test_warnings_fire_once_per_threshold_in_order(page):
+    warnings = []
+    for fraction in (0.72, 0.74, 0.87, 0.96):
+        outputs = grow_to(page, int(fraction * BUDGET))
+        warnings.append(stderr_of(outputs))
+    assert "crossed 70%" in warnings[0]
+    assert warnings[1] == ""  # still above 70%: no second warning
+    assert "crossed 85%" in warnings[2] and "70%" not in warnings[2].split("crossed")[1]
+    assert "crossed 95%" in warnings[3] and "may fail" in warnings[3]
+    event = memory_event(page, last_cell_id(page))
+    assert event["used_fraction"] >= 0.95 and event["snapshot"]["used_bytes"] is not None
+
+
+def test_oversized_injection_is_refused_before_any_copy(page):
+    code = (
+        "import js, pyodide_js\n"
+        "from bento_wasm.browser.memory import copy_into_wasm\n"
+        "buffer = js.ArrayBuffer.new(512 * 2**20)\n"
+        "heap_before = pyodide_js._module.HEAP8.length\n"
+        "try:\n"
+        "    injected = copy_into_wasm(buffer, 'a 512 MiB test buffer')\n"
+        "except MemoryError as exc:\n"
+        "    refused = exc\n"
+        "print(type(refused).__name__, refused.requested_bytes, refused.available_bytes)\n"
+        "print(pyodide_js._module.HEAP8.length == heap_before, 'injected' in globals())\n"
+        "print(refused)"
+    )
+    lines = page.text(code).splitlines()
+    name, requested, available = lines[0].split()
+    assert name == "MemoryBudgetExceeded"
+    assert int(requested) == 512 * MiB and int(available) < 0.05 * BUDGET
+    assert lines[1] == "True False"
+    assert "512 MiB" in lines[2] and "--limit" in lines[2] and "%%remote" in lines[2]
+    # The same path admits what fits.
+    assert page.text("len(copy_into_wasm(js.ArrayBuffer.new(1024), 'small'))") == "1024"
+
+
+def test_a_cell_that_hits_the_real_ceiling_leaves_a_usable_kernel(page):
+    page.run_ok(
+        "size = 256 * 2**20\n"
+        "while size >= 2**20:\n"
+        "    try:\n"
+        "        blocks.append(bytearray(size))\n"
+        "    except MemoryError:\n"
+        "        size //= 2\n"
+        "keep = 'still here'"
+    )
+    result = page.execute("too_much = bytearray(512 * 2**20)")
+    assert result["ok"] and result["reply"]["status"] == "error"
+    [error] = [o for o in result["outputs"] if o["type"] == "error"]
+    assert error["ename"] == "MemoryError"
+    notice = stderr_of(result["outputs"])
+    assert "ran out of wasm memory" in notice and "variables are intact" in notice
+    event = memory_event(page, result["reply"]["id"])
+    assert event["snapshot"]["heap_bytes"] > CEILING - 128 * MiB
+    # The namespace is intact and the kernel runs cells; freeing makes room again.
+    assert page.text("print(keep, 'too_much' in globals())").strip() == "still here False"
+    page.run_ok("del blocks\nagain = bytearray(512 * 2**20)\ndel again")
+    assert page.text("6 * 7") == "42"
+    assert page.driver.execute_script("return window.kernel.state") == "idle"
+    assert events(page, "fatal") == []
