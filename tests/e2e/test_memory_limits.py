@@ -48,12 +48,14 @@ def stderr_of(outputs):
     return "".join(o["text"] for o in outputs if o["type"] == "stream" and o["name"] == "stderr")
 
 
-def grow_to(page, total_bytes):
-    """Hold ``total_bytes`` in 256 MiB blocks (in ``blocks``); returns the cell's outputs."""
+def grow_to(page, fraction):
+    """Hold blocks (in ``blocks``) until ``fraction`` of the budget is in use; the outputs."""
     code = (
+        "from bento_wasm.memory import active\n"
         "blocks = globals().get('blocks', [])\n"
-        f"while sum(map(len, blocks)) + {256 * MiB} <= {total_bytes}:\n"
-        f"    blocks.append(bytearray({256 * MiB}))\n"
+        f"target = {fraction} * active().limit_bytes\n"
+        "while (need := int(target - active().snapshot(exact=True).in_use)) > 0:\n"
+        f"    blocks.append(bytearray(min(need, {256 * MiB})))\n"
     )
     return page.run_ok(code)
 
@@ -85,7 +87,8 @@ def test_exact_use_follows_malloc_not_the_heap_high_water(page):
 
 
 def test_memory_magic_lists_the_largest_objects(page):
-    text = page.text("import numpy as np\narr = np.ones((1024, 1024))\n%memory --top 3")
+    page.run_ok("import numpy as np\narr = np.ones((1024, 1024))")
+    text = page.text("%memory --top 3")
     assert "budget" in text and "█" in text
     assert "arr" in text and "8.00 MiB" in text and "ndarray float64" in text
 
@@ -93,7 +96,7 @@ def test_memory_magic_lists_the_largest_objects(page):
 def test_warnings_fire_once_per_threshold_in_order(page):
     warnings = []
     for fraction in (0.72, 0.74, 0.87, 0.96):
-        outputs = grow_to(page, int(fraction * BUDGET))
+        outputs = grow_to(page, fraction)
         warnings.append(stderr_of(outputs))
     assert "crossed 70%" in warnings[0]
     assert warnings[1] == ""  # still above 70%: no second warning
