@@ -13,7 +13,9 @@ subclasses the standard category where one fits, so ``except OSError`` or
     ├── ArrowError (ValueError)       bytes that are not a readable Arrow IPC stream
     ├── MemoryBudgetExceeded (MemoryError)  work refused before it would exceed the budget
     ├── ConfigError (ValueError)      an option (boot options, a setting) has a bad value
-    └── ExecutorError (OSError)       the remote executor is unreachable or refused us
+    ├── ExecutorError (OSError)       the remote executor is unreachable or refused us
+    ├── WarehouseError                the warehouse refused a query or an upload (database message)
+    └── DataSourceError (OSError)     a GraphQL endpoint or a sheet export gave no usable data
 
 Errors that cross the worker or HTTP boundary are plain data: ``to_dict`` and
 ``from_dict`` keep the class name, the message and any fields, so a remote
@@ -31,12 +33,14 @@ __all__ = [
     "BentoError",
     "CellError",
     "ConfigError",
+    "DataSourceError",
     "ExecutorError",
     "KernelError",
     "MagicError",
     "MemoryBudgetExceeded",
     "ProtocolError",
     "RuntimeAssemblyError",
+    "WarehouseError",
 ]
 
 
@@ -105,6 +109,19 @@ class ConfigError(BentoError, ValueError):
 
 class ExecutorError(BentoError, OSError):
     """The remote executor is unreachable, refused the token, or failed the call."""
+
+    fields = ("url", "status")
+
+
+class WarehouseError(BentoError):
+    """The warehouse refused a query or an upload; ``connection`` names it, the message is the
+    database's own."""
+
+    fields = ("connection",)
+
+
+class DataSourceError(BentoError, OSError):
+    """A GraphQL endpoint or a sheet export answered with errors, a login page or no data."""
 
     fields = ("url", "status")
 

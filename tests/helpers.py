@@ -173,7 +173,7 @@ class PageKernel:
 
     def start(self, **options: Any) -> dict[str, Any]:
         """Open the page and start a kernel; ``options`` override the server's kernel config."""
-        self.driver.get(self.server.url + "/bento/")
+        self.driver.get(f"{self.server.url}/bento/?token={self.server.token}")
         result: dict[str, Any] = self.driver.execute_async_script(
             START_KERNEL_JS, self.server.url, options
         )

@@ -27,6 +27,17 @@ function withPageHeap(msg) {
   return { ...msg, snapshot };
 }
 
+/**
+ * The executor server's {url, token}: the URL absolute (it may come relative to the page),
+ * the token, unless given, from the page's own URL (?token=..., as `./dev run` prints it).
+ */
+function executorOptions(executor) {
+  if (!executor) return executor;
+  const url = executor.url ? new URL(executor.url, globalThis.location.href).href.replace(/\/$/, "") : "";
+  const token = executor.token || new URLSearchParams(globalThis.location.search).get("token") || "";
+  return { ...executor, url, token };
+}
+
 export class KernelDied extends Error {
   constructor(message, { phase = "", hint = "" } = {}) {
     super(message);
@@ -44,6 +55,7 @@ export class BentoKernel extends EventTarget {
     for (const key of ["workerURL", "protocolURL", "indexURL", "wheelURL"]) {
       if (this.options[key]) this.options[key] = new URL(this.options[key], globalThis.location.href).href;
     }
+    this.options.executor = executorOptions(this.options.executor);
     this.protocol = options.protocol instanceof Protocol ? options.protocol : null;
     this.state = "unstarted";
     this.worker = null;

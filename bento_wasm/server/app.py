@@ -8,6 +8,7 @@ Paths (under the server's base URL):
     /bento/static/pyodide/...    the assembled Pyodide runtime
     /bento/static/wheels/...     the bento_wasm wheel
     /bento/static/worker/...     worker_js/ and protocol.json
+    /bento/api/...               the executor's API (token auth; see dataapi.py)
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Int, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 
+from . import dataapi
 from .static import AssetHandler, ConfigHandler, latest_wheel
 
 __all__ = ["BentoApp"]
@@ -46,6 +48,41 @@ class BentoApp(ExtensionApp):
         help="packages loaded in the background after boot",
     ).tag(config=True)
     boot_timeout_ms = Int(60000, help="how long the worker may take to boot").tag(config=True)
+    connections = Dict(
+        Unicode(),
+        default_value={},
+        help="warehouse connections, name -> URI (duckdb:///f.duckdb, postgresql://..., "
+        "adbc+DRIVER:URI); 'default' is the demo DuckDB database unless given here",
+    ).tag(config=True)
+    demo_database = Unicode(
+        "", help="the DuckDB file of the 'default' connection (created with demo data if absent)"
+    ).tag(config=True)
+    page_origins = List(
+        Unicode(),
+        default_value=[],
+        help="origins besides this server's own whose pages may call /bento/api (CORS)",
+    ).tag(config=True)
+    upload_throttle_s = Float(
+        0.0, help="pause between the batches of an upload job (to watch or test progress)"
+    ).tag(config=True)
+    sheets_export_base = Unicode(
+        "", help="base URL of Google Sheets' CSV export (default https://docs.google.com)"
+    ).tag(config=True)
+    graphql_endpoint = Unicode("", help="default endpoint of %%graphql").tag(config=True)
+
+    def initialize_settings(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .demo import DEFAULT_PATH, ensure_demo
+        from .uploads import UploadJobs
+        from .warehouse import Warehouse
+
+        uris = {"default": "duckdb://" + (self.demo_database or str(DEFAULT_PATH))}
+        uris.update(self.connections)
+        self.warehouse = Warehouse(uris, on_create=ensure_demo)
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bento-data")
+        self.uploads = UploadJobs(self.warehouse, self.pool, self.upload_throttle_s)
+        self.settings["bento_page_origins"] = list(self.page_origins)
 
     def kernel_config(self) -> dict[str, Any]:
         assert self.serverapp is not None
@@ -58,6 +95,10 @@ class BentoApp(ExtensionApp):
             "protocolURL": url_path_join(base, "worker", "protocol.json"),
             "preload": list(self.preload),
             "bootTimeoutMs": self.boot_timeout_ms,
+            # The page adds the token from its own URL (?token=...); see kernel.js.
+            "executor": {"url": self.serverapp.base_url},
+            "sheets": {"exportBase": self.sheets_export_base},
+            "graphql": {"endpoint": self.graphql_endpoint},
         }
 
     def initialize_handlers(self) -> None:
@@ -76,3 +117,4 @@ class BentoApp(ExtensionApp):
                 (r"/bento/static/worker/(.*)", AssetHandler, {"path": self.worker_dir}),
             ]
         )
+        self.handlers.extend(dataapi.handlers(self))
