@@ -305,6 +305,8 @@ class Monitor:
         self._history = history
         self._thresholds = _Thresholds()
         self._before: Snapshot | None = None
+        #: Lines shown once, in the next cell's output (e.g. memory options that were ignored).
+        self.pending: list[str] = []
 
     # -- measuring ------------------------------------------------------------------------
     def snapshot(self, exact: bool = True) -> Snapshot:
@@ -375,13 +377,14 @@ class Monitor:
     def notices(self, delta: CellDelta, error: BaseException | None = None) -> list[str]:
         """Lines to show in the cell's output: ceiling errors, threshold crossings, big deltas."""
         after, limit = delta.after, self.budget.limit(delta.after.ceiling_bytes)
-        lines = []
-        if isinstance(error, MemoryError) and not isinstance(error, MemoryBudgetExceeded):
+        lines, self.pending = self.pending, []
+        at_ceiling = isinstance(error, MemoryError) and not isinstance(error, MemoryBudgetExceeded)
+        if at_ceiling:
             lines.append(ceiling_notice(after, limit))
         crossed = self._thresholds.update(self.budget.thresholds, after.in_use / max(limit, 1))
         if crossed is not None:
             lines.append(threshold_notice(crossed, after, limit))
-        elif abs(delta.delta_bytes) >= self.budget.show_delta_bytes and not lines:
+        elif abs(delta.delta_bytes) >= self.budget.show_delta_bytes and not at_ceiling:
             lines.append(
                 f"memory: this cell {'added' if delta.delta_bytes > 0 else 'freed'} "
                 f"{format_size(abs(delta.delta_bytes))}; {format_size(after.in_use)} of the "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 
+from ..errors import ConfigError
 from ..memory import Budget, Monitor, Snapshot
 
 TYPE_CHECKING = False
@@ -74,7 +75,16 @@ def install(kernel: Kernel, options: dict[str, Any]) -> Monitor | None:
     settings = dict(options.get("memory") or {})
     if settings.get("enabled", True) is False:
         return None
-    monitor = Monitor(WasmProbe(), Budget.from_options(settings)).install(kernel)
+    try:
+        budget, problem = Budget.from_options(settings), ""
+    except ConfigError as exc:  # a typo in the options must not keep the kernel from starting
+        budget, problem = Budget(), str(exc)
+    monitor = Monitor(WasmProbe(), budget).install(kernel)
+    if problem:
+        monitor.pending.append(
+            f"memory: the boot option memory={settings!r} was ignored ({problem}); the default "
+            "budget is in force. Fix the kernel options or set it with `%memory --budget`."
+        )
     _kernel = kernel
     return monitor
 

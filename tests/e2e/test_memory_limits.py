@@ -60,6 +60,46 @@ def grow_to(page, fraction):
     return page.run_ok(code)
 
 
+OTHER_KERNEL_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const { BentoKernel } = await import("./static/worker/kernel.js");
+  const config = await (await fetch("./config.json")).json();
+  const kernel = new BentoKernel({ ...config, preload: [], memory: arguments[0] });
+  const events = [];
+  kernel.addEventListener("memory", (e) => events.push(e.detail));
+  await kernel.start();
+  const { outputs } = await kernel.execute("x = 1");
+  kernel.shutdown();
+  return { outputs, events };
+})().then(done, (err) => done({ error: err.message }));
+"""
+
+
+def test_memory_options_are_boot_data_and_a_bad_one_does_not_stop_the_kernel(page):
+    good = page.driver.execute_async_script(
+        OTHER_KERNEL_JS, {"budget_bytes": "1GiB", "thresholds": [50, 90]}
+    )
+    [event] = good["events"]
+    assert event["budget_bytes"] == GiB and event["thresholds"] == [0.5, 0.9]
+    bad = page.driver.execute_async_script(OTHER_KERNEL_JS, {"budget": "1GiB"})
+    [event] = bad["events"]
+    assert event["budget_bytes"] == BUDGET
+    notice = stderr_of(bad["outputs"])
+    assert "was ignored" in notice and "unknown memory options ['budget']" in notice
+
+
+def test_the_page_shows_a_meter_that_updates_after_each_cell(page):
+    text = page.driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.bentoKernel.execute("meter_block = bytearray(64 * 2**20)").then(() =>
+          done(document.body.innerText));
+        """
+    )
+    assert "GiB budget" in text and "memory:" in text
+
+
 def test_each_cell_reports_a_snapshot_that_matches_the_heap(page):
     heap = int(page.text("import pyodide_js\npyodide_js._module.HEAP8.length"))
     event = memory_event(page, last_cell_id(page))

@@ -250,3 +250,12 @@ def test_cell_delta_compares_like_with_like():
     assert CellDelta("c", exact, Snapshot(300, CEILING_BYTES, 260, 170)).delta_bytes == 20
     assert CellDelta("c", exact, cheap).delta_bytes == 80
     assert CellDelta("c", exact, cheap).heap_grew_bytes == 100
+
+
+def test_pending_notices_show_once_in_the_next_cell():
+    kernel, _, monitor, messages = make()
+    monitor.pending.append("memory: the boot option was ignored")
+    run(kernel, "x = 1", "first")
+    run(kernel, "x = 2", "second")
+    assert "was ignored" in stderr(messages, "first")
+    assert stderr(messages, "second") == ""
