@@ -390,6 +390,13 @@ class Monitor:
                 f"{format_size(abs(delta.delta_bytes))}; {format_size(after.in_use)} of the "
                 f"{format_size(limit)} budget in use"
             )
+        elif delta.heap_grew_bytes >= self.budget.show_delta_bytes:
+            lines.append(
+                f"memory: the wasm heap grew by {format_size(delta.heap_grew_bytes)} during this "
+                f"cell, to {format_size(after.heap_bytes)} of its "
+                f"{format_size(after.ceiling_bytes)} ceiling (it never shrinks; the memory freed "
+                "since is reused)"
+            )
         return lines
 
     # -- wiring -----------------------------------------------------------------------------

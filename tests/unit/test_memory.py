@@ -259,3 +259,10 @@ def test_pending_notices_show_once_in_the_next_cell():
     run(kernel, "x = 2", "second")
     assert "was ignored" in stderr(messages, "first")
     assert stderr(messages, "second") == ""
+
+
+def test_a_cell_that_grew_the_heap_and_freed_it_says_so():
+    kernel, _, _, messages = make()
+    run(kernel, "use(600)\nuse(100)", "peak")
+    text = stderr(messages, "peak")
+    assert "the wasm heap grew by" in text and "never shrinks" in text
