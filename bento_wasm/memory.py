@@ -141,9 +141,13 @@ class CellDelta:
         self.after = after
 
     @property
+    def exact(self) -> bool:
+        return self.before.exact and self.after.exact
+
+    @property
     def delta_bytes(self) -> int:
         """Change in use; exact when both ends are, else the change of the upper bound."""
-        if self.before.exact and self.after.exact:
+        if self.exact:
             return self.after.in_use - self.before.in_use
         return self.after.reserved_bytes - self.before.reserved_bytes
 
@@ -352,7 +356,8 @@ class Monitor:
     def post_cell(self, kernel: Kernel, cell_id: str, code: str) -> None:
         before = self._before or self.last
         after = self._measure()
-        if before.exact and not after.exact:  # compare like with like
+        big = abs(after.reserved_bytes - before.reserved_bytes) >= self.budget.show_delta_bytes
+        if not after.exact and (before.exact or big):  # like with like; exact when shown
             after = self.snapshot(exact=True)
         delta = CellDelta(cell_id, before, after)
         self.cells = [*self.cells[-(self._history - 1) :], delta]
@@ -384,18 +389,20 @@ class Monitor:
         crossed = self._thresholds.update(self.budget.thresholds, after.in_use / max(limit, 1))
         if crossed is not None:
             lines.append(threshold_notice(crossed, after, limit))
-        elif abs(delta.delta_bytes) >= self.budget.show_delta_bytes and not at_ceiling:
+        elif at_ceiling or abs(delta.delta_bytes) < self.budget.show_delta_bytes:
+            pass
+        elif delta.exact:
             lines.append(
                 f"memory: this cell {'added' if delta.delta_bytes > 0 else 'freed'} "
                 f"{format_size(abs(delta.delta_bytes))}; {format_size(after.in_use)} of the "
                 f"{format_size(limit)} budget in use"
             )
-        elif delta.heap_grew_bytes >= self.budget.show_delta_bytes:
+        else:  # only the break is known at the start: say what moved, and what is in use now
             lines.append(
-                f"memory: the wasm heap grew by {format_size(delta.heap_grew_bytes)} during this "
-                f"cell, to {format_size(after.heap_bytes)} of its "
-                f"{format_size(after.ceiling_bytes)} ceiling (it never shrinks; the memory freed "
-                "since is reused)"
+                f"memory: this cell took {format_size(delta.delta_bytes)} more from the wasm "
+                f"heap; {format_size(after.in_use)} of the {format_size(limit)} budget in use "
+                f"now (the heap is {format_size(after.heap_bytes)} of its "
+                f"{format_size(after.ceiling_bytes)} ceiling and never shrinks)"
             )
         return lines
 

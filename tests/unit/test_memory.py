@@ -265,4 +265,5 @@ def test_a_cell_that_grew_the_heap_and_freed_it_says_so():
     kernel, _, _, messages = make()
     run(kernel, "use(600)\nuse(100)", "peak")
     text = stderr(messages, "peak")
-    assert "the wasm heap grew by" in text and "never shrinks" in text
+    assert "took 496 MiB more from the wasm heap" in text and "never shrinks" in text
+    assert "100 MiB of the 1.00 GiB budget in use now" in text
