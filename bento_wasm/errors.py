@@ -8,12 +8,17 @@ subclasses the standard category where one fits, so ``except OSError`` or
     ├── ProtocolError                 a message that does not fit protocol.json
     ├── MagicError (ValueError)       a malformed magic line or option
     ├── CellError                     user code in a cell raised; carries the traceback
+    │   └── RemoteError               ... on the executor; the traceback is the remote one
     ├── RuntimeAssemblyError (OSError)  the Pyodide runtime cannot be assembled or verified
     ├── KernelError                   the browser kernel cannot start or has died
     ├── ArrowError (ValueError)       bytes that are not a readable Arrow IPC stream
     ├── MemoryBudgetExceeded (MemoryError)  work refused before it would exceed the budget
     ├── ConfigError (ValueError)      an option (boot options, a setting) has a bad value
+    ├── TransferError (TypeError)     a value that cannot travel to or from the executor
     ├── ExecutorError (OSError)       the remote executor is unreachable or refused us
+    │   ├── ExecutorTimeout (TimeoutError)  a remote call ran past its time limit
+    │   ├── PayloadTooLarge           a request larger than the executor's limit
+    │   └── SessionLost               the remote kernel died; its state is gone
     ├── WarehouseError                the warehouse refused a query or an upload (database message)
     └── DataSourceError (OSError)     a GraphQL endpoint or a sheet export gave no usable data
 
@@ -35,11 +40,16 @@ __all__ = [
     "ConfigError",
     "DataSourceError",
     "ExecutorError",
+    "ExecutorTimeout",
     "KernelError",
     "MagicError",
     "MemoryBudgetExceeded",
+    "PayloadTooLarge",
     "ProtocolError",
+    "RemoteError",
     "RuntimeAssemblyError",
+    "SessionLost",
+    "TransferError",
     "WarehouseError",
 ]
 
@@ -83,6 +93,10 @@ class CellError(BentoError):
     fields = ("ename_remote", "evalue_remote", "traceback")
 
 
+class RemoteError(CellError):
+    """Code run on the executor raised; ``traceback`` is the remote traceback's lines."""
+
+
 class RuntimeAssemblyError(BentoError, OSError):
     """The Pyodide runtime cannot be assembled or does not verify; ``path`` names the file."""
 
@@ -124,6 +138,26 @@ class DataSourceError(BentoError, OSError):
     """A GraphQL endpoint or a sheet export answered with errors, a login page or no data."""
 
     fields = ("url", "status")
+
+
+class ExecutorTimeout(ExecutorError, TimeoutError):
+    """A remote call ran past its time limit; the remote kernel was interrupted."""
+
+
+class PayloadTooLarge(ExecutorError):
+    """A request is larger than the executor accepts (its limit is configurable)."""
+
+
+class SessionLost(ExecutorError):
+    """The remote kernel died (mid-call or between calls): its variables are gone."""
+
+
+class TransferError(BentoError, TypeError):
+    """A value that cannot cross to the executor; ``name`` says which one."""
+
+    fields = ("name", "type_name")
+    name: str | None
+    type_name: str | None
 
 
 def _by_name() -> dict[str, type[BentoError]]:

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["CellHook", "Kernel"]
 
 Emit = Callable[[dict[str, "Any"]], None]
-#: Called as ``hook(kernel, cell_id, code)``; may be async. Raising refuses the cell.
-CellHook = Callable[["Kernel", str, str], "Awaitable[None] | None"]
+#: Called as ``hook(kernel, cell_id, code)``; may be async. Raising refuses the cell; a
+#: pre-cell hook that returns a string replaces the code (automatic offload does that).
+CellHook = Callable[["Kernel", str, str], "Awaitable[str | None] | str | None"]
 #: The code flag of a compiled cell that uses top-level await (inspect.CO_COROUTINE).
 CO_COROUTINE = 0x0080
 
@@ -112,8 +113,7 @@ class Kernel:
         try:
             with redirect_stdout(out), redirect_stderr(err):
                 try:
-                    await self._run_hooks(self.pre_cell, cell_id, code)
-                    await self._run(code)
+                    await self._run(await self._run_pre_hooks(cell_id, code))
                 except BaseException as exc:  # the kernel boundary: report, never die
                     out.flush()
                     err.flush()
@@ -142,6 +142,16 @@ class Kernel:
             await self._run_hooks(self.post_cell, cell_id, code)
         except Exception as exc:  # a broken hook must not take the cell's outputs with it
             self._report(exc)
+
+    async def _run_pre_hooks(self, cell_id: str, code: str) -> str:
+        """Run ``pre_cell``; a hook that returns a string replaces the cell's code."""
+        for hook in self.pre_cell:
+            result = hook(self, cell_id, code)
+            if isinstance(result, Awaitable):
+                result = await result
+            if isinstance(result, str):
+                code = result
+        return code
 
     async def _run_hooks(self, hooks: list[CellHook], cell_id: str, code: str) -> None:
         for hook in hooks:

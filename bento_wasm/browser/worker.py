@@ -28,6 +28,9 @@ class WorkerKernel:
         from . import memory
 
         self.memory = memory.install(self.kernel, options)
+        from .. import remote  # registers %%remote; the executor comes from the options
+
+        self.offload = remote.install(self.kernel, options)
 
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)

@@ -22,6 +22,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Dict, Float, Int, List, Unicode
 
 from . import dataapi
+from .sessions import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, latest_wheel
 
 __all__ = ["BentoApp"]
@@ -118,3 +119,4 @@ class BentoApp(ExtensionApp):
             ]
         )
         self.handlers.extend(dataapi.handlers(self))
+        self.handlers.extend(session_handlers(self))

@@ -1,0 +1,337 @@
+"""The executor: one remote session per notebook, each backed by a real ipykernel.
+
+Kernels come from Jupyter Server's kernel manager, so ``--gateway-url`` places them on
+a Kernel or Enterprise Gateway instead of this machine, unchanged. A session's kernel
+runs :mod:`bento_wasm.runner` as a comm target; a call is one comm message (its Arrow
+buffers ride as ZMQ frames, base64 through a gateway) and its outputs are the iopub
+messages with that parent. Endpoints (token auth, Jupyter Server's):
+
+    POST   /bento/api/sessions/<id>/execute    envelope in, envelope out (bento_wasm.values)
+    POST   /bento/api/sessions/<id>/interrupt  interrupt the running call
+    DELETE /bento/api/sessions/<id>            shut the session's kernel down
+    GET    /bento/api/sessions                 the sessions and their kernels
+
+Faults answer with ``{"error": BentoError.to_dict()}``: 413 payload too large, 504 call
+timeout (the kernel is interrupted), 410 kernel died mid-call (the next call gets a
+fresh session and a notice that state was lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import queue
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from traitlets import Float, Int, Unicode
+from traitlets.config import LoggingConfigurable
+
+import bento_wasm
+
+from ..errors import BentoError, ExecutorTimeout, PayloadTooLarge, SessionLost
+from ..runner import COMM_TARGET
+from ..values import pack, unpack
+
+__all__ = ["BentoExecutor", "handlers"]
+
+#: The checkout (or site-packages) holding this bento_wasm: kernels must import the same one.
+PACKAGE_ROOT = str(Path(bento_wasm.__file__).resolve().parents[1])
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error", "update_display_data"}
+
+
+@dataclass
+class Session:
+    id: str
+    kernel_id: str
+    client: Any
+    binary: bool
+    comm_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    calls: int = 0
+    created: float = field(default_factory=time.time)
+
+
+class BentoExecutor(LoggingConfigurable):
+    """Sessions on kernels from the server's kernel manager (local or a gateway's)."""
+
+    kernel_name = Unicode("python3", help="kernel spec for session kernels").tag(config=True)
+    call_timeout_s = Float(600.0, help="longest a call may run; then it is interrupted").tag(
+        config=True
+    )
+    max_payload_mib = Int(512, help="largest request body accepted, in MiB").tag(config=True)
+    startup_timeout_s = Float(60.0, help="how long a session's kernel may take to start").tag(
+        config=True
+    )
+
+    def __init__(self, kernel_manager: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kernel_manager = kernel_manager
+        self.sessions: dict[str, Session] = {}
+        self.lost: dict[str, str] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+
+    # -- sessions --------------------------------------------------------------------
+    async def session(self, session_id: str) -> Session:
+        lock = self._starting.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            existing = self.sessions.get(session_id)
+            if existing is not None:
+                return existing
+            started = await self._start(session_id)
+            self.sessions[session_id] = started
+            return started
+
+    async def _start(self, session_id: str) -> Session:
+        km = self.kernel_manager
+        env = {**os.environ, "PYTHONPATH": _pythonpath()}
+        kernel_id = await km.start_kernel(kernel_name=self.kernel_name, env=env)
+        kernel = km.get_kernel(kernel_id)
+        if hasattr(kernel, "stop_restarter"):
+            kernel.stop_restarter()  # a dead kernel stays dead: we report it, then start anew
+        client = kernel.client()
+        started = client.start_channels()
+        if asyncio.iscoroutine(started):
+            await started
+        binary = type(client).__name__ != "GatewayKernelClient"  # gateways carry JSON only
+        session = Session(session_id, kernel_id, client, binary)
+        await self._prepare(session)
+        self.log.info("bento session %s on kernel %s", session_id, kernel_id)
+        return session
+
+    async def _prepare(self, session: Session) -> None:
+        """Install the runner in the kernel and open its comm."""
+        client = session.client
+        code = "import bento_wasm.runner as _bento_runner\n_bento_runner.install()"
+        msg_id = client.execute(code, silent=True, store_history=False)
+        if asyncio.iscoroutine(msg_id):
+            msg_id = await msg_id
+        reply = await self._wait_shell_reply(session, msg_id, self.startup_timeout_s)
+        if reply["content"].get("status") != "ok":
+            content = reply["content"]
+            raise BentoError(
+                "the session kernel cannot import bento_wasm "
+                f"({content.get('ename')}: {content.get('evalue')}). Install bento-wasm in the "
+                "kernel's environment (on a gateway: on its hosts, or set PYTHONPATH there)."
+            )
+        msg = client.session.msg(
+            "comm_open", {"comm_id": session.comm_id, "target_name": COMM_TARGET, "data": {}}
+        )
+        client.shell_channel.send(msg)
+
+    async def _wait_shell_reply(self, session: Session, msg_id: str, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                reply = await session.client.get_shell_msg(timeout=0.5)
+            except (queue.Empty, TimeoutError):
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
+        raise BentoError(f"the session kernel did not answer within {timeout:.0f} s")
+
+    async def forget(self, session_id: str, reason: str) -> None:
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return
+        self.lost[session_id] = reason
+        await self._shutdown(session)
+
+    async def _shutdown(self, session: Session) -> None:
+        with contextlib.suppress(RuntimeError, OSError):  # already closed with its kernel
+            session.client.stop_channels()
+        if session.kernel_id in self.kernel_manager:
+            await self.kernel_manager.shutdown_kernel(session.kernel_id, now=True)
+
+    async def close(self, session_id: str) -> bool:
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            await self._shutdown(session)
+        return session is not None
+
+    async def interrupt(self, session_id: str) -> bool:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return False
+        await self.kernel_manager.interrupt_kernel(session.kernel_id)
+        return True
+
+    # -- calls -----------------------------------------------------------------------
+    async def execute(self, session_id: str, header: dict[str, Any], buffers: list[Any]) -> Any:
+        """Run one request; the response envelope's header and buffers."""
+        session = await self.session(session_id)
+        notice = ""
+        if session_id in self.lost:
+            notice = (
+                f"{self.lost.pop(session_id)}; this call runs in a fresh remote session: "
+                "variables from earlier remote cells and calls are gone."
+            )
+        timeout = min(float(header.pop("timeout_s", self.call_timeout_s)), self.call_timeout_s)
+        async with session.lock:
+            session.calls += 1
+            reply, outputs, out_buffers = await self._call(session, header, buffers, timeout)
+        envelope = {"reply": reply, "outputs": outputs, "notice": notice, "session": session_id}
+        return envelope, out_buffers
+
+    async def _call(
+        self, session: Session, header: dict[str, Any], buffers: list[Any], timeout: float
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
+        client = session.client
+        data = {**header, "binary": session.binary}
+        if not session.binary:
+            data["b64"] = [base64.b64encode(b).decode("ascii") for b in buffers]
+        msg = client.session.msg("comm_msg", {"comm_id": session.comm_id, "data": data})
+        if session.binary:
+            client.session.send(client.shell_channel.socket, msg, buffers=buffers)
+        else:
+            client.shell_channel.send(msg)
+        return await self._collect(session, msg["header"]["msg_id"], timeout)
+
+    async def _collect(
+        self, session: Session, msg_id: str, timeout: float
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
+        outputs: list[dict[str, Any]] = []
+        reply: dict[str, Any] | None = None
+        reply_buffers: list[Any] = []
+        started = time.monotonic()
+        deadline = started + timeout
+        next_check = started + 1.0
+        while True:
+            now = time.monotonic()
+            if now > deadline:
+                await self._timed_out(session, timeout)
+            if now > next_check:
+                next_check = now + 1.0
+                if not await self._alive(session):
+                    await self.forget(session.id, "the remote kernel died during a call")
+                    raise SessionLost(
+                        "the remote kernel died while running this call (killed, or out of "
+                        "memory); its variables are lost. Run the call again: it gets a fresh "
+                        "session.",
+                        status=410,
+                    )
+            try:
+                msg = await session.client.get_iopub_msg(timeout=0.2)
+            except (queue.Empty, TimeoutError):
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            content = msg["content"]
+            if kind == "comm_msg" and content.get("comm_id") == session.comm_id:
+                reply = dict(content.get("data") or {})
+                reply_buffers = list(msg.get("buffers") or [])
+                if not session.binary:
+                    reply_buffers = [base64.b64decode(b) for b in reply.pop("b64", [])]
+            elif kind in OUTPUT_TYPES:
+                outputs.append({"type": kind, **_jsonable(content)})
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        if reply is None:
+            raise BentoError(
+                "the remote kernel finished without answering; see its log (is bento_wasm the "
+                "same release on the executor?)"
+            )
+        return reply, outputs, reply_buffers
+
+    async def _alive(self, session: Session) -> bool:
+        try:
+            alive = await self.kernel_manager.get_kernel(session.kernel_id).is_alive()
+        except KeyError:
+            return False
+        return bool(alive)
+
+    async def _timed_out(self, session: Session, timeout: float) -> None:
+        await self.kernel_manager.interrupt_kernel(session.kernel_id)
+        raise ExecutorTimeout(
+            f"the remote call ran longer than {timeout:g} s, so the executor interrupted it; "
+            "the session keeps its state. Pass a larger timeout_s in the executor options or "
+            "raise --BentoExecutor.call_timeout_s on the server.",
+            status=504,
+        )
+
+
+def _pythonpath() -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return PACKAGE_ROOT + (os.pathsep + existing if existing else "")
+
+
+def _jsonable(content: dict[str, Any]) -> dict[str, Any]:
+    """iopub content as plain JSON (dates and the like become strings)."""
+    return dict(json.loads(json.dumps(content, default=str)))
+
+
+class _Handler(APIHandler):
+    def initialize(self, executor: BentoExecutor) -> None:
+        self.executor = executor
+
+    def write_bento_error(self, error: BentoError, status: int) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": error.to_dict(), "message": error.message}))
+
+
+class ExecuteHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, session_id: str) -> None:
+        limit = self.executor.max_payload_mib * 2**20
+        if len(self.request.body) > limit:
+            error = PayloadTooLarge(
+                f"the request is {len(self.request.body) / 2**20:.1f} MiB, over the executor's "
+                f"limit of {self.executor.max_payload_mib} MiB. Send less data (filter or "
+                "sample first), or raise --BentoExecutor.max_payload_mib on the server.",
+                status=413,
+            )
+            return self.write_bento_error(error, 413)
+        try:
+            header, buffers = unpack(self.request.body)
+            envelope, out = await self.executor.execute(session_id, header, buffers)
+        except BentoError as exc:
+            status = int(getattr(exc, "status", None) or 500)
+            return self.write_bento_error(exc, status)
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(bytes(pack(envelope, out)))
+
+
+class InterruptHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, session_id: str) -> None:
+        self.finish({"interrupted": await self.executor.interrupt(session_id)})
+
+
+class SessionHandler(_Handler):
+    @tornado.web.authenticated
+    async def delete(self, session_id: str) -> None:
+        self.finish({"closed": await self.executor.close(session_id)})
+
+
+class SessionsHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        sessions = [
+            {"id": s.id, "kernel_id": s.kernel_id, "calls": s.calls, "binary": s.binary}
+            for s in self.executor.sessions.values()
+        ]
+        self.finish({"sessions": sessions})
+
+
+def handlers(app: Any) -> list[tuple[str, type, dict[str, Any]]]:
+    """Routes for ``BentoApp.initialize_handlers``."""
+    executor = BentoExecutor(app.serverapp.kernel_manager, parent=app)
+    app.bento_executor = executor
+    args = {"executor": executor}
+    session = r"/bento/api/sessions/(?P<session_id>[\w.-]+)"
+    return [
+        (session + "/execute", ExecuteHandler, args),
+        (session + "/interrupt", InterruptHandler, args),
+        (session, SessionHandler, args),
+        (r"/bento/api/sessions/?", SessionsHandler, args),
+    ]

@@ -1,0 +1,230 @@
+"""How values travel to the executor and back: Arrow IPC for data, JSON for plain values.
+
+A call or cell crosses the wire as one *envelope*: a JSON header plus binary buffers
+(:func:`pack` / :func:`unpack`). Each value in the header is a *spec*:
+
+- ``{"codec": "json", "value": ...}``: ``None``, bools, numbers, strings, and lists /
+  dicts (string keys) of them (``"tuple": true`` restores a tuple);
+- ``{"codec": "arrow", "kind": "dataframe" | "series" | "ndarray" | "table", "buffer": i}``:
+  pandas DataFrames and Series, NumPy arrays and pyarrow Tables as an Arrow IPC stream
+  in buffer ``i`` (``shape`` for n-d arrays);
+- ``{"codec": "list" | "tuple" | "dict", "items": ...}``: containers holding data values;
+- functions never travel as values: they cross as source (see :mod:`bento_wasm.executor`).
+
+Anything else raises :class:`~bento_wasm.errors.TransferError` naming the value.
+Stdlib only; pandas / pyarrow / numpy are imported only when such a value is seen.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+from .errors import ArrowError, TransferError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+__all__ = ["Decoder", "Encoder", "pack", "unpack"]
+
+MAGIC = b"BNTO"
+_HEAD = struct.Struct("<4sI")
+_PLAIN = (type(None), bool, int, float, str)
+Spec = dict[str, "Any"]
+
+
+def pack(header: dict[str, Any], buffers: Sequence[Any] = ()) -> bytearray:
+    """One envelope: magic, header length, JSON header (with buffer sizes), then buffers."""
+    views = [memoryview(b).cast("B") for b in buffers]
+    head = json.dumps({**header, "buffers": [v.nbytes for v in views]}).encode()
+    out = bytearray(_HEAD.size + len(head) + sum(v.nbytes for v in views))
+    _HEAD.pack_into(out, 0, MAGIC, len(head))
+    at = _HEAD.size
+    out[at : at + len(head)] = head
+    at += len(head)
+    for view in views:
+        out[at : at + view.nbytes] = view
+        at += view.nbytes
+    return out
+
+
+def unpack(data: Any) -> tuple[dict[str, Any], list[memoryview]]:
+    """The header and zero-copy views of the buffers of an envelope."""
+    view = memoryview(data).cast("B")
+    if view.nbytes < _HEAD.size:
+        raise TransferError(f"an envelope of {view.nbytes} bytes is too short to be one")
+    magic, size = _HEAD.unpack_from(view, 0)
+    if magic != MAGIC:
+        raise TransferError("not a bento envelope (wrong magic); are both sides one release?")
+    at = _HEAD.size
+    header = json.loads(bytes(view[at : at + size]))
+    at += size
+    buffers = []
+    for length in header.pop("buffers", []):
+        buffers.append(view[at : at + length])
+        at += length
+    if at != view.nbytes:
+        raise TransferError(f"envelope length mismatch: {at} bytes described, {view.nbytes} sent")
+    return dict(header), buffers
+
+
+def is_plain(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` is JSON data (no NaN-free promise: Python's json reads NaN back)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if depth > 50:
+        return False
+    if isinstance(value, list | tuple):
+        return all(is_plain(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+class Encoder:
+    """Encodes values into specs, collecting their buffers for one envelope."""
+
+    def __init__(self) -> None:
+        self.buffers: list[Any] = []
+        self.nbytes = 0
+
+    def encode(self, what: str, value: Any) -> Spec:
+        """The spec of ``value``; ``what`` names it in errors ("argument `df`")."""
+        if is_plain(value):
+            spec: Spec = {"codec": "json", "value": value}
+            if isinstance(value, tuple):
+                spec["tuple"] = True
+            return spec
+        kind = _arrow_kind(value)
+        if kind:
+            return self._arrow(what, kind, value)
+        scalar = _numpy_scalar(value)
+        if scalar is not None:
+            return {"codec": "json", "value": scalar}
+        if isinstance(value, list | tuple):
+            items = [self.encode(f"{what}[{i}]", item) for i, item in enumerate(value)]
+            return {"codec": "tuple" if isinstance(value, tuple) else "list", "items": items}
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            items_d = {k: self.encode(f"{what}[{k!r}]", v) for k, v in value.items()}
+            return {"codec": "dict", "items": items_d}
+        raise TransferError(
+            f"{what} is a {_type_name(value)}, which cannot travel to or from the executor. "
+            "DataFrames, Series, NumPy arrays and Arrow tables travel as Arrow IPC; None, "
+            "bools, numbers, strings and lists/dicts of them as JSON. Convert it to one of "
+            "those, or create it on the executor (inside the @remote function or %%remote cell).",
+            name=what,
+            type_name=_type_name(value),
+        )
+
+    def _arrow(self, what: str, kind: str, value: Any) -> Spec:
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        spec: Spec = {"codec": "arrow", "kind": kind}
+        try:
+            if kind == "dataframe":
+                table = pa.Table.from_pandas(value)  # a RangeIndex travels as metadata only
+            elif kind == "series":
+                name = "__series__" if value.name is None else str(value.name)
+                spec["name"] = value.name if is_plain(value.name) else None
+                table = pa.Table.from_pandas(value.to_frame(name), preserve_index=True)
+            elif kind == "ndarray":
+                spec["shape"] = list(value.shape)
+                table = pa.table({"values": pa.array(value.reshape(-1))})
+            else:
+                table = value
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise TransferError(
+                f"{what} ({_type_name(value)}) cannot be converted to Arrow: {exc}. Give its "
+                "columns one type each (e.g. df[col].astype(str)) and try again.",
+                name=what,
+                type_name=_type_name(value),
+            ) from exc
+        buffer = to_ipc(table)
+        spec["buffer"] = len(self.buffers)
+        self.buffers.append(buffer)
+        self.nbytes += memoryview(buffer).nbytes
+        return spec
+
+
+class Decoder:
+    """Turns specs back into values, reading Arrow buffers in place where it can."""
+
+    def __init__(self, buffers: Sequence[Any]) -> None:
+        self.buffers = buffers
+
+    def decode(self, spec: Spec) -> Any:
+        codec = spec.get("codec")
+        if codec == "json":
+            value = spec.get("value")
+            return tuple(value or ()) if spec.get("tuple") else value
+        if codec == "list":
+            return [self.decode(item) for item in spec["items"]]
+        if codec == "tuple":
+            return tuple(self.decode(item) for item in spec["items"])
+        if codec == "dict":
+            return {k: self.decode(v) for k, v in spec["items"].items()}
+        if codec == "arrow":
+            return self._arrow(spec)
+        raise TransferError(f"unknown value codec {codec!r}; are both sides one release?")
+
+    def _arrow(self, spec: Spec) -> Any:
+        table = read_ipc(self.buffers[int(spec["buffer"])])
+        kind = spec.get("kind")
+        if kind == "table":
+            return table
+        if kind == "ndarray":
+            column = table.column(0)
+            array = column.to_numpy(zero_copy_only=False)
+            return array.reshape(spec.get("shape") or [-1])
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        if kind == "series":
+            series = frame.iloc[:, 0]
+            series.name = spec.get("name")
+            return series
+        return frame
+
+
+def to_ipc(table: Any) -> Any:
+    """An Arrow table as an IPC stream (a pyarrow Buffer: no copy into ``bytes``)."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def read_ipc(data: Any) -> Any:
+    """An Arrow IPC stream (bytes / memoryview, read in place) as a pyarrow Table."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    except pa.ArrowInvalid as exc:
+        raise ArrowError(f"a value sent as Arrow IPC could not be read: {exc}") from exc
+
+
+def _arrow_kind(value: Any) -> str:
+    module = type(value).__module__.split(".")[0]
+    name = type(value).__name__
+    if module == "pandas" and name in {"DataFrame", "Series"}:
+        return name.lower()
+    if module == "numpy" and name == "ndarray":
+        return "ndarray" if value.dtype.kind in "biufcmMUS" else ""
+    if module == "pyarrow" and name == "Table":
+        return "table"
+    return ""
+
+
+def _numpy_scalar(value: Any) -> Any:
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and value.ndim == 0:
+        item = value.item()
+        return item if isinstance(item, _PLAIN) else None
+    return None

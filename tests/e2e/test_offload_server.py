@@ -1,0 +1,140 @@
+"""The executor on a real Jupyter Server with real ipykernels, driven by the CPython client."""
+
+import json
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bento_wasm.errors import (
+    ExecutorError,
+    ExecutorTimeout,
+    PayloadTooLarge,
+    RemoteError,
+    SessionLost,
+)
+from bento_wasm.executor import Executor, HttpTransport
+from tests.helpers import BentoServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BentoServer("--BentoExecutor.max_payload_mib=64") as running:
+        yield running
+
+
+def client(server, session, token=None, timeout_s=None):
+    transport = HttpTransport(server.url, server.token if token is None else token)
+    return Executor(transport, session, timeout_s=timeout_s)
+
+
+def cell(executor, code, namespace=None, inputs=(), outputs=()):
+    return executor.run_cell(code, namespace or {}, inputs=inputs, outputs=outputs)
+
+
+def test_cells_run_in_a_persistent_kernel_session(server, capsys):
+    executor = client(server, "persist")
+    frame = pd.DataFrame({"a": np.arange(5.0)})
+    code = "import sys\nprint('hi from', sys.platform)\nb = df.a * 2\nn = len(b)\nn"
+    reply = cell(executor, code, {"df": frame}, ["df"], ["b", "n"])
+    assert reply["values"]["n"] == 5 and list(reply["values"]["b"]) == [0, 2, 4, 6, 8]
+    assert reply["result"]["data"]["text/plain"] == "5"
+    assert capsys.readouterr().out == f"hi from {sys.platform}\n"
+    # state persists between calls of one session, and sessions are separate
+    assert cell(executor, "m = n + 1", outputs=["m"])["values"]["m"] == 6
+    with pytest.raises(RemoteError) as caught:
+        cell(client(server, "other"), "n")
+    assert caught.value.ename_remote == "NameError"
+
+
+def test_displays_come_back_as_mime_bundles(server):
+    from bento_wasm.display import Publisher, current_publisher
+
+    shown = []
+    token = current_publisher.set(Publisher("c", lambda kind, **f: shown.append(f)))
+    try:
+        cell(client(server, "display"), "from IPython.display import display, HTML\n"
+             "display(HTML('<b>remote</b>'))")  # fmt: skip
+    finally:
+        current_publisher.reset(token)
+    assert shown[0]["data"]["text/html"] == "<b>remote</b>"
+
+
+def test_remote_traceback_names_the_remote_line(server):
+    executor = client(server, "errors")
+    with pytest.raises(RemoteError) as caught:
+        cell(executor, "def inner():\n    raise KeyError('missing')\ninner()")
+    text = "\n".join(caught.value.traceback)
+    assert "raise KeyError('missing')" in text and "in inner" in text
+
+
+def test_the_kernel_imports_this_checkout_of_bento_wasm(server):
+    import bento_wasm
+
+    reply = cell(client(server, "path"), "import bento_wasm\nwhere = bento_wasm.__file__",
+                 outputs=["where"])  # fmt: skip
+    assert reply["values"]["where"] == bento_wasm.__file__
+
+
+def test_wrong_token_is_refused_clearly(server):
+    with pytest.raises(ExecutorError, match="refused the token") as caught:
+        cell(client(server, "tok", token="wrong"), "1")
+    assert caught.value.status == 403
+
+
+def test_payload_too_large_is_refused_clearly(server):
+    big = np.zeros(9 * 2**20)  # 72 MiB > the 64 MiB limit of this server
+    with pytest.raises(PayloadTooLarge, match="64 MiB") as caught:
+        cell(client(server, "big"), "x = 1", {"big": big}, ["big"])
+    assert caught.value.status == 413
+
+
+def test_call_timeout_interrupts_the_remote_kernel(server):
+    executor = client(server, "slow", timeout_s=1.0)
+    cell(executor, "state = 'kept'")
+    started = time.monotonic()
+    with pytest.raises(ExecutorTimeout, match="longer than 1 s"):
+        cell(executor, "import time\ntime.sleep(30)")
+    assert time.monotonic() - started < 10
+    reply = cell(executor, "state", outputs=["state"])
+    assert reply["values"]["state"] == "kept"
+
+
+def test_interrupt_from_another_request(server):
+    executor = client(server, "interrupt")
+    timer = threading.Timer(1.0, executor.interrupt)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        cell(executor, "import time\nfor _ in range(300):\n    time.sleep(0.1)")
+    assert cell(executor, "ok = 1", outputs=["ok"])["values"]["ok"] == 1
+
+
+def test_kernel_killed_mid_call_then_fresh_session_says_state_was_lost(server, capsys):
+    executor = client(server, "killed")
+    cell(executor, "lost = 1")
+    with pytest.raises(SessionLost, match="died while running this call") as caught:
+        cell(executor, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    assert caught.value.status == 410
+    capsys.readouterr()
+    with pytest.raises(RemoteError, match="NameError"):
+        cell(executor, "lost")
+    notice = capsys.readouterr().err
+    assert "died during a call" in notice and "variables from earlier remote cells" in notice
+    assert cell(executor, "again = 2", outputs=["again"])["values"]["again"] == 2
+    assert capsys.readouterr().err == "", "the notice is given once"
+
+
+def test_sessions_are_listed_and_closed(server):
+    executor = client(server, "closing")
+    cell(executor, "1")
+    request = urllib.request.Request(
+        server.url + "/bento/api/sessions", headers={"Authorization": f"token {server.token}"}
+    )
+    with urllib.request.urlopen(request) as response:
+        ids = [s["id"] for s in json.load(response)["sessions"]]
+    assert "closing" in ids
+    executor.shutdown()
