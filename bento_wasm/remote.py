@@ -258,4 +258,10 @@ def install(kernel: Kernel, options: dict[str, Any]) -> AutoOffload:
         pure_python=list(config.get("pure_python") or []),
     )
     kernel.pre_cell.append(hook)
+    from .environment import in_pyodide
+
+    if in_pyodide():
+        from .browser.offload import ensure_arrow
+
+        kernel.pre_cell.append(ensure_arrow)
     return hook

@@ -179,6 +179,13 @@ class PageKernel:
         )
         return result
 
+    def errors(self, code: str) -> list[dict[str, Any]]:
+        """Execute a cell that must fail; its error messages."""
+        result = self.execute(code)
+        assert result["ok"], result
+        assert result["reply"]["status"] == "error", result["outputs"]
+        return [o for o in result["outputs"] if o["type"] == "error"]
+
     def execute(self, code: str) -> dict[str, Any]:
         result: dict[str, Any] = self.driver.execute_async_script(EXECUTE_JS, code)
         return result

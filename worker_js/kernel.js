@@ -7,6 +7,7 @@
 // Events are named after protocol messages: status {state, detail, elapsed_s} and
 // fatal {message, phase, hint}, memory (after each cell: snapshot, delta_bytes, budget_bytes,
 // used_fraction; kernel.memory holds the latest); plus output, for every output message of any cell.
+import { interruptRemote, withExecutorSession } from "./offload.js";
 import { Protocol, loadProtocol } from "./protocol.js";
 
 const DEFAULTS = {
@@ -50,7 +51,7 @@ export class KernelDied extends Error {
 export class BentoKernel extends EventTarget {
   constructor(options) {
     super();
-    this.options = { ...DEFAULTS, ...options };
+    this.options = withExecutorSession({ ...DEFAULTS, ...options });
     // URLs may come relative to the page; the worker needs them absolute.
     for (const key of ["workerURL", "protocolURL", "indexURL", "wheelURL"]) {
       if (this.options[key]) this.options[key] = new URL(this.options[key], globalThis.location.href).href;
@@ -177,6 +178,7 @@ export class BentoKernel extends EventTarget {
 
   /** Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation; returns false without it. */
   interrupt() {
+    this.remoteInterrupt = interruptRemote(this.options); // a remote call in progress stops too
     if (!this.interruptBuffer) return false;
     Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
     return true;

@@ -32,6 +32,7 @@ class PyodideEnvironment:
         try:
             xhr.open(method, url, False)
             xhr.responseType = "arraybuffer"
+            xhr.timeout = int(timeout_s * 1000)  # allowed for synchronous requests in a worker
             for key, value in (headers or {}).items():
                 xhr.setRequestHeader(key, value)
             xhr.send(to_js(body) if body is not None else None)

@@ -26,3 +26,36 @@ async def fetch_async(
     except OSError as exc:
         raise NetworkError(f"{method} {url} failed in the browser: {exc}") from exc
     return response.status, await response.bytes()
+
+
+async def ensure_arrow(kernel: Any, cell_id: str, code: str) -> None:
+    """A pre-cell hook: load pyarrow before a cell that offloads, if it is not loaded yet.
+
+    Values travel as Arrow; the codec runs synchronously inside the call, where a package
+    cannot be loaded, so the (async) hook does it first. Usually the background preload
+    already did.
+    """
+    import importlib.util
+    import sys
+
+    if "pyarrow" in sys.modules or not _offloads(kernel, code):
+        return
+    if importlib.util.find_spec("pyarrow") is None:
+        import pyodide_js  # type: ignore[import-not-found]
+
+        await pyodide_js.loadPackage(["pyarrow"], messageCallback=_quiet)
+
+
+def _offloads(kernel: Any, code: str) -> bool:
+    from ..offload import analyze, python_source
+    from ..remote import RemoteFunction
+
+    source = python_source(code)
+    if source is None:
+        return code.lstrip().startswith("%%remote")
+    reads = analyze(source).reads
+    return any(isinstance(kernel.namespace.get(name), RemoteFunction) for name in reads)
+
+
+def _quiet(message: str) -> None:
+    """Pyodide's "Loading pyarrow ..." lines are not the cell's output."""

@@ -159,8 +159,8 @@ class BentoExecutor(LoggingConfigurable):
 
     async def interrupt(self, session_id: str) -> bool:
         session = self.sessions.get(session_id)
-        if session is None:
-            return False
+        if session is None or not session.lock.locked():
+            return False  # nothing running: an idle kernel is left alone
         await self.kernel_manager.interrupt_kernel(session.kernel_id)
         return True
 

@@ -1,0 +1,173 @@
+"""Remote offload end to end: the worker in headless Chromium against the real executor.
+
+One server and one page for the module: @remote and %%remote through synchronous XHR,
+values as Arrow and JSON, remote errors and outputs in the calling cell, automatic
+offload, and the faults (interrupt from the page, timeout, killed kernel, payload limit,
+wrong token, executor down), after each of which the browser namespace is intact.
+"""
+
+import time
+
+import pytest
+
+from tests.helpers import BentoServer, PageKernel, chromium, free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BentoServer("--BentoExecutor.max_payload_mib=16") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with chromium() as driver:
+        kernel = PageKernel(driver, server)
+        executor = {"url": server.url, "token": server.token}
+        started = kernel.start(executor=executor, offload={"auto": True}, preload=[])
+        assert started["ok"], started
+        kernel.run_ok("from bento_wasm.remote import remote\nkept = 'browser state'")
+        yield kernel
+
+
+def streams(outputs, name="stdout"):
+    return "".join(o["text"] for o in outputs if o["type"] == "stream" and o["name"] == name)
+
+
+def test_remote_function_blocks_and_reads_like_local_code(page):
+    page.run_ok(
+        "import sys\n"
+        "@remote\n"
+        "def where(tag):\n"
+        "    import sys\n"
+        "    print('running remotely for', tag)\n"
+        "    return sys.platform"
+    )
+    outputs = page.run_ok("result = where('cell 2')\nprint('local', sys.platform)\nresult")
+    assert streams(outputs) == "running remotely for cell 2\nlocal emscripten\n"
+    assert outputs[-1]["data"]["text/plain"] == "'linux'"
+
+
+def test_dataframes_travel_as_arrow_both_ways(page):
+    page.run_ok(
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'x': [1.0, 2.0, 3.0], 's': ['a', 'b', 'c']})\n"
+        "@remote\n"
+        "def enrich(frame, factor=2):\n"
+        "    return frame.assign(y=frame.x * factor, n=len(frame))"
+    )
+    text = page.text("out = enrich(df, factor=10)\nlist(out.y), list(out.s), type(out).__name__")
+    assert text == "([10.0, 20.0, 30.0], ['a', 'b', 'c'], 'DataFrame')"
+
+
+def test_awaitable_form(page):
+    page.run_ok("@remote\ndef add(a, b):\n    return a + b")
+    assert page.text("await add.aio(40, 2)") == "42"
+
+
+def test_remote_cell_sends_reads_and_brings_back_binds(page):
+    outputs = page.run_ok(
+        "%%remote\n"
+        "import sys\n"
+        "print('on', sys.platform)\n"
+        "total = float(df.x.sum())\n"
+        "from IPython.display import HTML, display\n"
+        "display(HTML('<i>remote display</i>'))\n"
+        "total * 2"
+    )
+    assert streams(outputs) == "on linux\n"
+    html = [o for o in outputs if o["type"] == "display_data"]
+    assert html and html[0]["data"]["text/html"] == "<i>remote display</i>"
+    assert outputs[-1]["type"] == "execute_result" and outputs[-1]["data"]["text/plain"] == "12.0"
+    assert page.text("total") == "6.0"
+    page.run_ok("%%remote --in kept --out echoed\necho = kept.upper()\nechoed = echo + '!'")
+    assert page.text("echoed") == "'BROWSER STATE!'"
+    assert page.errors("echo")[0]["ename"] == "NameError", "--out limits what comes back"
+
+
+def test_remote_exception_shows_the_remote_traceback(page):
+    [error] = page.errors(
+        "%%remote\ndef explode(v):\n    raise ValueError(f'bad {v}')\nexplode(3)\nnever = 1"
+    )
+    assert error["ename"] == "RemoteError" and "ValueError: bad 3" in error["evalue"]
+    text = "\n".join(error["traceback"])
+    assert "raise ValueError(f'bad {v}')" in text and "in explode" in text
+    assert page.errors("never")[0]["ename"] == "NameError"
+    assert page.text("kept") == "'browser state'"
+
+
+def test_unsendable_argument_is_named(page):
+    [error] = page.errors("import threading\nenrich(threading.Lock())")
+    assert error["ename"] == "TransferError" and "argument `frame` of enrich()" in error["evalue"]
+
+
+def test_automatic_offload_of_a_cell_pyodide_cannot_run(page):
+    outputs = page.run_ok("import zmq\nzmq_version = zmq.zmq_version()")
+    notice = streams(outputs, "stderr")
+    assert "running this cell on the executor" in notice and "zmq" in notice
+    assert page.text("zmq_version.count('.')") == "2"
+    assert page.text("import json\njson.dumps([1])") == "'[1]'", "lite cells stay local"
+
+
+def test_interrupt_from_the_page_stops_the_remote_call(page):
+    page.driver.execute_script(
+        "window.remoteRun = null;"
+        "window.kernel.execute('%%remote\\nimport time\\nfor _ in range(600):\\n"
+        "    time.sleep(0.1)').then((r) => { window.remoteRun = r; });"
+    )
+    time.sleep(3)
+    page.driver.execute_script("window.kernel.interrupt()")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not page.driver.execute_script("return window.remoteRun"):
+        time.sleep(0.1)
+    result = page.driver.execute_script("return window.remoteRun")
+    assert result, "the remote call was not interrupted"
+    assert [o["ename"] for o in result["outputs"] if o["type"] == "error"] == ["KeyboardInterrupt"]
+    assert page.text("kept") == "'browser state'"
+    assert page.text("add(1, 1)") == "2", "the session survives an interrupt"
+
+
+def test_call_timeout(page):
+    page.run_ok("import bento_wasm.remote as r\nr.current().timeout_s = 1.0")
+    try:
+        [error] = page.errors("%%remote\nimport time\ntime.sleep(20)")
+    finally:
+        page.run_ok("r.current().timeout_s = None")
+    assert error["ename"] == "ExecutorTimeout" and "longer than 1 s" in error["evalue"]
+    assert page.text("total") == "6.0"
+
+
+def test_kernel_killed_mid_call_then_a_fresh_session_says_so(page):
+    page.run_ok("%%remote\nimport threading\nremote_only = threading.Lock()")  # stays remote
+    [error] = page.errors("%%remote\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    assert error["ename"] == "SessionLost" and "died" in error["evalue"]
+    result = page.execute("%%remote\nremote_only.locked()")
+    notice = streams(result["outputs"], "stderr")
+    assert "fresh remote session" in notice and "gone" in notice
+    assert [o["ename"] for o in result["outputs"] if o["type"] == "error"] == ["RemoteError"]
+    assert page.text("add(2, 3)") == "5"
+    assert page.text("kept") == "'browser state'"
+
+
+def test_payload_too_large(page):
+    [error] = page.errors("import numpy as np\nhuge = np.zeros(3 * 2**20)\nenrich(huge)")
+    assert error["ename"] == "PayloadTooLarge" and "16 MiB" in error["evalue"]
+    assert page.text("huge.shape") == "(3145728,)"
+
+
+def test_wrong_token_and_executor_down(page, server):
+    page.run_ok("import bento_wasm.remote as r\nsaved = r.current()")
+    try:
+        page.run_ok(f"r.connect({server.url!r}, 'wrong-token')")
+        [error] = page.errors("add(1, 2)")
+        assert error["ename"] == "ExecutorError" and "refused the token" in error["evalue"]
+        page.run_ok(f"r.connect('http://127.0.0.1:{free_port()}', 't')")
+        [error] = page.errors("%%remote\nx = 1")
+        assert error["ename"] == "ExecutorError" and "not reachable" in error["evalue"]
+        assert "python -m bento_wasm.server" in error["evalue"]
+    finally:
+        page.run_ok("r.configure(saved)")
+    assert page.text("kept") == "'browser state'"
+    assert page.text("add(3, 4)") == "7"

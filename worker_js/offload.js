@@ -1,0 +1,31 @@
+// Remote offload, page side: names this notebook's executor session and interrupts it.
+// The worker blocks in a synchronous request while a remote call runs, so the page (not
+// the worker) must tell the executor to interrupt the remote kernel.
+
+/** Resolve executor.url against the page and give the notebook a session id. */
+export function withExecutorSession(options) {
+  const executor = options.executor;
+  if (!executor || !executor.url) return options;
+  return {
+    ...options,
+    executor: {
+      ...executor,
+      url: new URL(executor.url, globalThis.location.href).href.replace(/\/$/, ""),
+      session: executor.session || globalThis.crypto.randomUUID(),
+    },
+  };
+}
+
+/** Interrupt the remote call in progress, if any. Resolves to true when the executor agreed. */
+export async function interruptRemote(options) {
+  const executor = options.executor;
+  if (!executor || !executor.url) return false;
+  const url = `${executor.url}/bento/api/sessions/${encodeURIComponent(executor.session)}/interrupt`;
+  const headers = executor.token ? { Authorization: `token ${executor.token}` } : {};
+  try {
+    const response = await fetch(url, { method: "POST", headers });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
