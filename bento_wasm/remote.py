@@ -247,14 +247,23 @@ def size_of(value: Any) -> int:
     return 0
 
 
-def install(kernel: Kernel, options: dict[str, Any]) -> AutoOffload:
-    """Configure the executor from the boot options and plan every cell before it runs."""
+def install(kernel: Kernel, options: dict[str, Any], memory: Any = None) -> AutoOffload:
+    """Configure the executor from the boot options and plan every cell before it runs.
+
+    The memory headroom comes from ``offload.budget_mib`` if set, else from the memory
+    monitor (``memory``: its budget minus what the heap holds now).
+    """
     from_options(options)
     config = options.get("offload") or {}
     budget_mib = config.get("budget_mib")
+    headroom: Callable[[], int | None] | None = None
+    if budget_mib is not None:
+        headroom = lambda: int(float(budget_mib) * 2**20)  # noqa: E731
+    elif memory is not None:
+        headroom = lambda: max(0, memory.limit_bytes - memory.snapshot(exact=False).reserved_bytes)  # noqa: E731
     hook = AutoOffload(
         bool(config.get("auto")),
-        headroom=(lambda: int(float(budget_mib) * 2**20)) if budget_mib is not None else None,
+        headroom=headroom,
         pure_python=list(config.get("pure_python") or []),
     )
     kernel.pre_cell.append(hook)

@@ -30,7 +30,7 @@ class WorkerKernel:
         self.memory = memory.install(self.kernel, options)
         from .. import remote  # registers %%remote; the executor comes from the options
 
-        self.offload = remote.install(self.kernel, options)
+        self.offload = remote.install(self.kernel, options, memory=self.memory)
 
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)
