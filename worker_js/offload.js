@@ -2,18 +2,11 @@
 // The worker blocks in a synchronous request while a remote call runs, so the page (not
 // the worker) must tell the executor to interrupt the remote kernel.
 
-/** Resolve executor.url against the page and give the notebook a session id. */
+/** Give the notebook its executor session id (kernel.js resolves the URL and token). */
 export function withExecutorSession(options) {
   const executor = options.executor;
-  if (!executor || !executor.url) return options;
-  return {
-    ...options,
-    executor: {
-      ...executor,
-      url: new URL(executor.url, globalThis.location.href).href.replace(/\/$/, ""),
-      session: executor.session || globalThis.crypto.randomUUID(),
-    },
-  };
+  if (!executor || !executor.url || executor.session) return options;
+  return { ...options, executor: { ...executor, session: globalThis.crypto.randomUUID() } };
 }
 
 /** Interrupt the remote call in progress, if any. Resolves to true when the executor agreed. */
