@@ -206,3 +206,46 @@ class PageKernel:
             elif "data" in msg:
                 parts.append(msg["data"].get("text/plain", ""))
         return "".join(parts)
+
+
+# Arrow injection from the page (worker_js/kernel_arrow.js). Bytes travel as base64 through
+# Selenium; the page decodes them into an ArrayBuffer that the kernel then transfers.
+TRANSFER_JS = """
+const [method, name, payload, extra] = arguments;
+const done = arguments[arguments.length - 1];
+const decode = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+const encode = (buffer) => {
+  const bytes = new Uint8Array(buffer);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+};
+(async () => {
+  const kernel = window.kernel;
+  if (method === "exportArrow") {
+    const buffer = await kernel.exportArrow(name);
+    return { ok: true, isArrayBuffer: buffer instanceof ArrayBuffer, b64: encode(buffer) };
+  }
+  if (method === "fetchArrow") return { ok: true, report: await kernel.fetchArrow(name, payload, extra || {}) };
+  const buffer = decode(payload);
+  const report = await kernel[method](name, buffer);
+  return { ok: true, report, detached: buffer.byteLength === 0 };
+})().then(done, (err) => done({ ok: false, name: err.name, ename: err.ename, message: err.message }));
+"""
+
+
+def transfer(page: PageKernel, method: str, name: str, payload: Any = "", extra: Any = None) -> Any:
+    """Call ``kernel.<method>`` in the page: injectArrow/injectBytes (payload: bytes),
+    fetchArrow (payload: URL, extra: init) or exportArrow (returns the bytes in "data")."""
+    import base64
+
+    if isinstance(payload, bytes | bytearray | memoryview):
+        payload = base64.b64encode(bytes(payload)).decode()
+    result: dict[str, Any] = page.driver.execute_async_script(
+        TRANSFER_JS, method, name, payload, extra
+    )
+    if result.get("b64") is not None:
+        result["data"] = base64.b64decode(result.pop("b64"))
+    return result

@@ -9,6 +9,9 @@
 // used_fraction; kernel.memory holds the latest); plus output, for every output message of any cell.
 import { interruptRemote, withExecutorSession } from "./offload.js";
 import { Protocol, loadProtocol } from "./protocol.js";
+import { arrowMethods, TransferError } from "./kernel_arrow.js";
+
+export { TransferError };
 
 const DEFAULTS = {
   workerURL: new URL("./worker.js", import.meta.url).href,
@@ -133,6 +136,13 @@ export class BentoKernel extends EventTarget {
         this.memory = withPageHeap(msg);
         this.dispatchEvent(new CustomEvent(T.memory, { detail: this.memory }));
         return;
+      case T.transfer_reply: {
+        // Arrow injection/export (kernel_arrow.js): settled with the whole reply.
+        const pending = this._pending.get(msg.id);
+        this._pending.delete(msg.id);
+        pending?.resolve(msg);
+        return;
+      }
       case T.execute_reply: {
         const pending = this._pending.get(msg.id);
         this._pending.delete(msg.id);
@@ -202,3 +212,6 @@ export class BentoKernel extends EventTarget {
     this.state = this.protocol ? this.protocol.states.dead : "unstarted";
   }
 }
+
+// injectArrow, injectBytes, fetchArrow, exportArrow (worker_js/kernel_arrow.js).
+Object.assign(BentoKernel.prototype, arrowMethods);

@@ -6,6 +6,7 @@
 // type of its own. Every failure to start is reported as a `fatal` message within
 // options.bootTimeoutMs, never a hang.
 import { Protocol } from "./protocol.js";
+import { handleTransfer } from "./arrow.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -52,7 +53,18 @@ async function handle(msg) {
       return boot(msg.options);
     case T.execute:
       return execute(msg);
+    case T.inject:
+    case T.export:
+      return transfer(msg);
   }
+}
+
+/** Arrow injection / export (worker_js/arrow.js); queued like cells, never concurrent with one. */
+async function transfer(msg) {
+  status("busy", `${msg.type} ${msg.name}`);
+  const { reply, transfer: transferList } = await handleTransfer({ pyodide, kernel }, msg, P);
+  post(reply, transferList);
+  status("idle", "");
 }
 
 function withTimeout(promise, ms, what) {
