@@ -117,7 +117,7 @@ class Landing:
 
     def view(self) -> memoryview:
         """A writable view of the whole capacity."""
-        return memoryview(self.buffer)
+        return memoryview(self.buffer).cast("B")
 
     def filled(self) -> Any:
         """The received bytes as a pyarrow Buffer (no copy)."""
@@ -257,7 +257,9 @@ def _read_table(buffer: Any) -> Any:
         )
     try:
         reader = pa.ipc.open_file(buffer) if is_file else pa.ipc.open_stream(buffer)
-        return reader.read_all()
+        table = reader.read_all()
+        table.validate()  # structure only (buffer sizes); a full check costs 1 s per GiB
+        return table
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ArrowError(
             f"these {buffer.size} bytes are not a readable Arrow IPC "

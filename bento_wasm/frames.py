@@ -102,11 +102,12 @@ def to_pandas(table: Any, plan: Plan) -> Any:
     import pyarrow as pa
 
     table = _prepared(table, plan)
+    schema = table.schema  # self_destruct empties the table, even when it fails
     try:
         return table.to_pandas(split_blocks=True, self_destruct=True, types_mapper=_arrow_backed)
     except (pa.ArrowException, TypeError, ValueError, NotImplementedError) as exc:
         raise ArrowError(
-            f"the Arrow schema cannot convert to pandas ({_culprit(table.schema)}): {exc}. "
+            f"the Arrow schema cannot convert to pandas ({_culprit(schema)}): {exc}. "
             "Cast that column at the source (e.g. decode dictionary-encoded nested values), "
             "or read the bytes with pyarrow yourself"
         ) from exc
@@ -170,7 +171,10 @@ def _prepared(table: Any, plan: Plan) -> Any:
     for position in plan.fill_nat:
         kind = columns[position].type
         columns[position] = pa.chunked_array(
-            [pc.fill_null(chunk.view(pa.int64()), _NAT).view(kind) for chunk in columns[position].chunks],
+            [
+                pc.fill_null(chunk.view(pa.int64()), _NAT).view(kind)
+                for chunk in columns[position].chunks
+            ],
             type=kind,
         )
     schema = table.schema
@@ -218,7 +222,8 @@ def _culprit(schema: Any) -> str:
     suspects = [
         f"column {f.name!r} of type {f.type}"
         for f in schema
-        if pa.types.is_dictionary(f.type) and not _in_numpy(f.type.value_type)
+        if pa.types.is_dictionary(f.type)
+        and not _in_numpy(f.type.value_type)
         and not pa.types.is_string(f.type.value_type)
     ]
     return "; ".join(suspects) or f"schema {schema.to_string(show_schema_metadata=False)}"

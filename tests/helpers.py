@@ -228,11 +228,13 @@ const encode = (buffer) => {
     const buffer = await kernel.exportArrow(name);
     return { ok: true, isArrayBuffer: buffer instanceof ArrayBuffer, b64: encode(buffer) };
   }
-  if (method === "fetchArrow") return { ok: true, report: await kernel.fetchArrow(name, payload, extra || {}) };
+  if (method === "fetchArrow") {
+    return { ok: true, report: await kernel.fetchArrow(name, payload, extra || {}) };
+  }
   const buffer = decode(payload);
   const report = await kernel[method](name, buffer);
   return { ok: true, report, detached: buffer.byteLength === 0 };
-})().then(done, (err) => done({ ok: false, name: err.name, ename: err.ename, message: err.message }));
+})().then(done, (err) => done({ ok: false, ename: err.ename, message: err.message }));
 """
 
 

@@ -43,9 +43,21 @@ def test_arraybuffer_becomes_a_dataframe_with_a_report(page):
     assert text == "(\"{'x': dtype('int64'), 'y': dtype('float64')}\", 499500, 499.5)"
 
 
+GOOD = ipc(pa.table({"n": pa.array(range(100), pa.int64()), "s": [str(i) for i in range(100)]}))
+
+
+def corrupt(data):
+    damaged = bytearray(data)
+    damaged[8:40] = b"\x13" * 32  # inside the schema message's flatbuffer
+    return bytes(damaged)
+
+
 BAD_INPUTS = {
     "empty": (b"", "empty"),
     "not_arrow": (b'{"a": [1, 2, 3]} is JSON, not Arrow IPC at all', "end-of-stream"),
+    "truncated": (GOOD[: len(GOOD) // 2], "truncated"),
+    "truncated_at_a_message_boundary": (GOOD[:-8], "truncated"),
+    "corrupt": (corrupt(GOOD), "not a readable Arrow IPC stream"),
 }
 
 
@@ -57,3 +69,25 @@ def test_bad_bytes_leave_the_name_and_the_kernel_alone(page, case):
     assert result["ok"] is False
     assert result["ename"] == "ArrowError" and message in result["message"], result
     assert page.text("target") == "'before'"
+
+
+def test_a_schema_pandas_cannot_convert_is_refused_whole(page):
+    # In the browser's pandas 2.2, dictionary-encoded lists cannot become a category.
+    values = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int8()), pa.array([[1], [2]]))
+    data = ipc(pa.table({"fine": [1, 2, 3], "lists": values}))
+    page.run_ok("target = 'before'")
+    result = transfer(page, "injectArrow", "target", data)
+    assert result["ename"] == "ArrowError", result
+    assert "cannot convert to pandas" in result["message"] and "'lists'" in result["message"]
+    assert page.text("target") == "'before'"
+
+
+def test_a_bad_name_or_a_missing_export_says_what_to_do(page):
+    result = transfer(page, "injectArrow", "not a name", GOOD)
+    assert result["ename"] == "ArrowError" and "not a Python name" in result["message"]
+    result = transfer(page, "exportArrow", "no_such_variable")
+    assert result["ename"] == "ArrowError" and "bind a DataFrame" in result["message"]
+    page.run_ok("a_list = [1, 2]")
+    result = transfer(page, "exportArrow", "a_list")
+    assert result["ename"] == "ArrowError" and "expected a pandas DataFrame" in result["message"]
+    assert page.text("1 + 1") == "2"
