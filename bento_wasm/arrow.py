@@ -87,7 +87,7 @@ class Landing:
     """
 
     def __init__(self, capacity: int) -> None:
-        import pyarrow as pa
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         self.buffer: Any = pa.allocate_buffer(max(capacity, 1), resizable=True)
         self.size = 0
@@ -285,7 +285,7 @@ def _as_table(obj: Any, schema: Any) -> Any:
             obj = pa.Table.from_batches([obj])
         if isinstance(obj, pa.Table):
             return obj.cast(schema) if schema is not None else obj
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
 
         if isinstance(obj, pd.DataFrame):
             return pa.Table.from_pandas(obj, schema=schema, preserve_index=None)

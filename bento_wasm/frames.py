@@ -66,7 +66,7 @@ class Plan:
 
 
 def plan(table: Any) -> Plan:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     result = Plan()
     entries, columns_meta = _pandas_metadata(table.schema)
@@ -126,7 +126,7 @@ def count_views(frame: Any, buffer: Any) -> int:
 
 def _arrow_backed(kind: Any) -> Any:
     """The types_mapper: Arrow types kept as Arrow memory in pandas (``pd.ArrowDtype``)."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     import pyarrow as pa
 
     t = pa.types
@@ -161,7 +161,7 @@ def _in_numpy(kind: Any) -> bool:
 
 def _prepared(table: Any, plan: Plan) -> Any:
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     if not (plan.combine or plan.fill_nat or plan.metadata):
         return table

@@ -48,7 +48,12 @@ def build():
 
     import pyarrow as pa
 
-    ts = [dt.datetime(2024, 2, 29, 12, 30, 15, 123456), None, dt.datetime(1970, 1, 1), dt.datetime(2262, 4, 1)]
+    ts = [
+        dt.datetime(2024, 2, 29, 12, 30, 15, 123456),
+        None,
+        dt.datetime(1970, 1, 1),
+        dt.datetime(2262, 4, 1),
+    ]
     paris = dt.timezone(dt.timedelta(hours=1))
     columns = {
         "int8": pa.array([1, -128, 127, 0], pa.int8()),
@@ -68,20 +73,53 @@ def build():
         ),
         "dictionary_int32": pa.array(["x", "y", None, "x"]).dictionary_encode(),
         "date32": pa.array([dt.date(2024, 2, 29), None, dt.date(1, 1, 1), dt.date(9999, 12, 31)]),
-        "date64": pa.array([dt.date(2024, 2, 29), None, dt.date(1970, 1, 1), dt.date(2000, 1, 1)], pa.date64()),
-        "time64_us": pa.array([dt.time(1, 2, 3, 4), None, dt.time(23, 59, 59, 999999), dt.time(0)], pa.time64("us")),
-        "timestamp_ms": pa.array([dt.datetime(2024, 2, 29, 12, 30, 15, 123000), dt.datetime(1900, 1, 1), dt.datetime(1970, 1, 1), dt.datetime(3000, 1, 1)], pa.timestamp("ms")),
+        "date64": pa.array(
+            [dt.date(2024, 2, 29), None, dt.date(1970, 1, 1), dt.date(2000, 1, 1)], pa.date64()
+        ),
+        "time64_us": pa.array(
+            [dt.time(1, 2, 3, 4), None, dt.time(23, 59, 59, 999999), dt.time(0)], pa.time64("us")
+        ),
+        "timestamp_ms": pa.array(
+            [
+                dt.datetime(2024, 2, 29, 12, 30, 15, 123000),
+                dt.datetime(1900, 1, 1),
+                dt.datetime(1970, 1, 1),
+                dt.datetime(3000, 1, 1),
+            ],
+            pa.timestamp("ms"),
+        ),
         "timestamp_us_nulls": pa.array(ts, pa.timestamp("us")),
         "timestamp_ns_utc": pa.array([0, 1, -1, 2**62], pa.timestamp("ns", tz="UTC")),
-        "timestamp_s_paris_nulls": pa.array([dt.datetime(2024, 3, 31, 1, 59, 59, tzinfo=paris), None, dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2024, 10, 27, 2, 30, tzinfo=paris)], pa.timestamp("s", tz="Europe/Paris")),
+        "timestamp_s_paris_nulls": pa.array(
+            [
+                dt.datetime(2024, 3, 31, 1, 59, 59, tzinfo=paris),
+                None,
+                dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+                dt.datetime(2024, 10, 27, 2, 30, tzinfo=paris),
+            ],
+            pa.timestamp("s", tz="Europe/Paris"),
+        ),
         "duration_ms_nulls": pa.array([1, None, -86_400_000, 0], pa.duration("ms")),
-        "decimal128": pa.array([Decimal("1.23"), None, Decimal("-9999999999.99"), Decimal("0.01")], pa.decimal128(12, 2)),
-        "decimal256": pa.array([Decimal("12345678901234567890123456789012345.12345"), None, Decimal("0"), Decimal("-1.5")], pa.decimal256(40, 5)),
+        "decimal128": pa.array(
+            [Decimal("1.23"), None, Decimal("-9999999999.99"), Decimal("0.01")],
+            pa.decimal128(12, 2),
+        ),
+        "decimal256": pa.array(
+            [
+                Decimal("12345678901234567890123456789012345.12345"),
+                None,
+                Decimal("0"),
+                Decimal("-1.5"),
+            ],
+            pa.decimal256(40, 5),
+        ),
         "list_int32": pa.array([[1, 2], None, [], [None, 3]], pa.list_(pa.int32())),
         "large_list_string": pa.array([["a"], None, [], ["b", None]], pa.large_list(pa.string())),
         "struct": pa.array([{"a": 1, "b": "x"}, None, {"a": None, "b": "z"}, {"a": 4, "b": None}]),
         "list_of_struct": pa.array([[{"x": 1.5}], None, [], [{"x": None}, None]]),
-        "map": pa.array([[("k", 1)], None, [], [("a", None), ("b", 2)]], pa.map_(pa.string(), pa.int64())),
+        "map": pa.array(
+            [[("k", 1)], None, [], [("a", None), ("b", 2)]], pa.map_(pa.string(), pa.int64())
+        ),
         "null": pa.nulls(4),
     }
     return pa.table(columns)
