@@ -89,7 +89,7 @@ class Landing:
     def __init__(self, capacity: int) -> None:
         import pyarrow as pa  # type: ignore[import-untyped]
 
-        self.buffer: Any = pa.allocate_buffer(max(capacity, 1), resizable=True)
+        self.buffer: Any = pa.allocate_buffer(max(capacity, 1))
         self.size = 0
         self.bytes_copied = 0
         self.peak_bytes = self.buffer.size
@@ -105,15 +105,18 @@ class Landing:
         return int(self.buffer.size)
 
     def grow(self, capacity: int, admit: Admit, what: str) -> None:
-        """Make room for ``capacity`` bytes; the kept bytes may move (a counted copy)."""
+        """Make room for ``capacity`` bytes: a new buffer, the kept bytes copied (counted)."""
+        import pyarrow as pa  # type: ignore[import-untyped]
+
         if capacity <= self.capacity:
             return
-        admit(capacity - self.capacity, what)
-        before, old = self.buffer.address, self.capacity
-        self.buffer.resize(capacity)
-        self.peak_bytes = max(self.peak_bytes, capacity + (old if self.size else 0))
-        if self.buffer.address != before:
-            self.bytes_copied += self.size
+        admit(capacity, what)
+        # Not ResizableBuffer.resize: pyarrow keeps exporting a resized buffer's old length.
+        bigger = pa.allocate_buffer(capacity)
+        memoryview(bigger).cast("B")[: self.size] = self.view()[: self.size]
+        self.peak_bytes = max(self.peak_bytes, capacity + self.capacity)
+        self.bytes_copied += self.size
+        self.buffer = bigger
 
     def view(self) -> memoryview:
         """A writable view of the whole capacity."""
@@ -196,7 +199,7 @@ def to_ipc(obj: Any, *, schema: Any = None) -> Any:
     Returns a pyarrow Buffer (bytes-like) allocated once at the exact size. ``schema``
     casts to a given Arrow schema (e.g. to restore dictionary index widths).
     """
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     table = _as_table(obj, schema)
     try:
@@ -218,7 +221,7 @@ def check_name(name: str) -> None:
 
 
 def _as_buffer(data: Any) -> tuple[Any, InjectionReport]:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     report = InjectionReport()
     if isinstance(data, Landing):
@@ -240,7 +243,7 @@ def _as_buffer(data: Any) -> tuple[Any, InjectionReport]:
 
 
 def _read_table(buffer: Any) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     if buffer.size == 0:
         raise ArrowError(
@@ -278,7 +281,7 @@ def _raw(data: Any) -> tuple[memoryview, InjectionReport]:
 
 
 def _as_table(obj: Any, schema: Any) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     try:
         if isinstance(obj, pa.RecordBatch):
@@ -301,7 +304,7 @@ def _as_table(obj: Any, schema: Any) -> Any:
 
 
 def _write_stream(sink: Any, table: Any) -> None:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

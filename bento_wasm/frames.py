@@ -99,7 +99,7 @@ def plan(table: Any) -> Plan:
 
 def to_pandas(table: Any, plan: Plan) -> Any:
     """Convert with the plan; the table is consumed (``self_destruct``)."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     table = _prepared(table, plan)
     schema = table.schema  # self_destruct empties the table, even when it fails
@@ -127,7 +127,7 @@ def count_views(frame: Any, buffer: Any) -> int:
 def _arrow_backed(kind: Any) -> Any:
     """The types_mapper: Arrow types kept as Arrow memory in pandas (``pd.ArrowDtype``)."""
     import pandas as pd  # type: ignore[import-untyped]
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     t = pa.types
     if (
@@ -147,7 +147,7 @@ def _arrow_backed(kind: Any) -> Any:
 
 
 def _in_numpy(kind: Any) -> bool:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     t = pa.types
     return bool(
@@ -160,7 +160,7 @@ def _in_numpy(kind: Any) -> bool:
 
 
 def _prepared(table: Any, plan: Plan) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     if not (plan.combine or plan.fill_nat or plan.metadata):
@@ -217,7 +217,7 @@ def _entry(name: str, dtype: str) -> dict[str, Any]:
 
 
 def _culprit(schema: Any) -> str:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     suspects = [
         f"column {f.name!r} of type {f.type}"

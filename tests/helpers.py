@@ -251,3 +251,67 @@ def transfer(page: PageKernel, method: str, name: str, payload: Any = "", extra:
     if result.get("b64") is not None:
         result["data"] = base64.b64decode(result.pop("b64"))
     return result
+
+
+class DataServer:
+    """Byte payloads on loopback for fetch tests, readable from any origin (CORS).
+
+    ``/<name>`` answers with Content-Length; ``/<name>?chunked`` streams it in 64 KiB chunks
+    without a length; ``/<name>?cut=N`` announces the full length, sends N bytes and hangs up.
+    """
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.httpd: Any = None
+
+    def __enter__(self) -> DataServer:
+        import http.server
+        import threading
+
+        files = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                body = files.get(path.lstrip("/"))
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Access-Control-Allow-Origin", "*")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.apache.arrow.stream")
+                self.send_header("Access-Control-Allow-Origin", "*")
+                if query == "chunked":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for start in range(0, len(body), 65536):
+                        piece = body[start : start + 65536]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if query.startswith("cut="):
+                    self.wfile.write(body[: int(query[4:])])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

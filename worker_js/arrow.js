@@ -79,7 +79,12 @@ export async function injectArrow(ctx, name, source, { format = "arrow" } = {}) 
 
 /** A view of the landing's wasm memory; re-taken whenever wasm memory grows (detaches it). */
 function landingView(landing) {
-  return landing.buffer.getBuffer("u8"); // the attribute proxy is borrowed: landing owns it
+  const memory = landing.view(); // a memoryview over the landing's whole capacity
+  try {
+    return memory.getBuffer("u8");
+  } finally {
+    memory.destroy();
+  }
 }
 
 async function streamResponse(ctx, py, name, response, format) {
@@ -103,7 +108,8 @@ async function streamResponse(ctx, py, name, response, format) {
       if (size + value.length > capacity) {
         view.release();
         view = null;
-        unwrap(py.grow_landing(ctx.kernel, landing, name, Math.max(size + value.length, 2 * capacity)));
+        const wanted = Math.max(size + value.length, 2 * capacity);
+        unwrap(py.grow_landing(ctx.kernel, landing, name, size, wanted));
         capacity = landing.capacity;
         view = landingView(landing);
       } else if (view.data.byteLength === 0) {

@@ -102,8 +102,9 @@ def open_landing(worker: Any, name: str, nbytes: int) -> Reply:
     return _boundary(run)
 
 
-def grow_landing(worker: Any, landing: arrow.Landing, name: str, capacity: int) -> Reply:
-    """Make room for ``capacity`` bytes (a stream longer than announced)."""
+def grow_landing(worker: Any, landing: arrow.Landing, name: str, size: int, capacity: int) -> Reply:
+    """Make room for ``capacity`` bytes (a stream longer than announced); JS wrote ``size``."""
+    landing.size = int(size)
     return _boundary(landing.grow, int(capacity), worker.kernel.admit, f"stream for {name!r}")
 
 

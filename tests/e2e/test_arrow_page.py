@@ -4,10 +4,14 @@ One server, one browser and one kernel for the whole module; every check that ch
 namespace uses its own names.
 """
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
-from tests.helpers import BentoServer, PageKernel, chromium, transfer
+from tests import arrow_cases
+from tests.helpers import BentoServer, DataServer, PageKernel, chromium, free_port, transfer
 
 pytestmark = pytest.mark.browser
 
@@ -91,3 +95,156 @@ def test_a_bad_name_or_a_missing_export_says_what_to_do(page):
     result = transfer(page, "exportArrow", "a_list")
     assert result["ename"] == "ArrowError" and "expected a pandas DataFrame" in result["message"]
     assert page.text("1 + 1") == "2"
+
+
+ROUND_TRIP_JS = """
+const [source, target] = arguments;
+const done = arguments[arguments.length - 1];
+window.kernel.exportArrow(source)
+  .then((buffer) => window.kernel.injectArrow(target, buffer))
+  .then((report) => done({ ok: true, report }), (e) => done({ ok: false, message: e.message }));
+"""
+
+
+def round_trip(page, source, target):
+    """Python -> JS (exportArrow) -> Python (injectArrow), all through the page."""
+    result = page.driver.execute_async_script(ROUND_TRIP_JS, source, target)
+    assert result["ok"], result
+    return result["report"]
+
+
+@pytest.fixture(scope="module")
+def matrix(page):
+    """The type matrix built in the browser (pyarrow 18), one table per shape."""
+    page.run_ok(Path(arrow_cases.__file__).read_text())
+    page.run_ok(
+        "import json, pyarrow as pa\n"
+        "from bento_wasm import arrow\n"
+        "one = build()\n"
+        "batches = pa.Table.from_batches(one.to_batches(max_chunksize=1))\n"
+        "empty = one.slice(0, 0)"
+    )
+    return page
+
+
+@pytest.mark.parametrize("shape", ["one", "batches", "empty"])
+def test_every_type_crosses_to_pandas_and_back_exactly(matrix, shape):
+    report = round_trip(matrix, shape, f"df_{shape}")
+    assert report["columns"] == len(arrow_cases.EXPECTED)
+    assert report["rows"] == (0 if shape == "empty" else 4)
+    assert report["batches"] == {"one": 1, "batches": 4, "empty": 0}[shape]
+    again = round_trip(matrix, f"df_{shape}", f"df2_{shape}")  # a DataFrame leaves by Arrow too
+    assert again["rows"] == report["rows"]
+    results = json.loads(
+        matrix.text(
+            f"print(json.dumps({{'first': check(df_{shape}, {shape}, arrow),"
+            f" 'second': check(df2_{shape}, {shape}, arrow)}}))"
+        )
+    )
+    for name, (dtype, written_back_as) in arrow_cases.EXPECTED.items():
+        for passage in ("first", "second"):
+            got = results[passage][name]
+            assert got["same_values"], (name, passage, got)
+            if shape == "empty":  # no nulls, no categories: plain dtypes, same Arrow types
+                assert got["same_type"] or name.startswith("dictionary"), (name, got)
+                continue
+            assert got["dtype"] == dtype, (name, passage, got)
+            if written_back_as is None:
+                assert got["same_type"], (name, passage, got)
+            else:
+                assert got["type_back"] == written_back_as, (name, passage, got)
+
+
+def test_dictionary_index_width_is_restored_with_a_schema(matrix):
+    round_trip(matrix, "one", "df_widths")
+    text = matrix.text(
+        "t = pa.ipc.open_stream(arrow.to_ipc(df_widths, schema=one.schema)).read_all()\n"
+        "c = 'dictionary_int32'\n"
+        "t.schema.remove_metadata() == one.schema, t.column(c).equals(one.column(c))"
+    )
+    assert text == "(True, True)"
+
+
+def test_host_written_multi_batch_stream_with_large_strings_and_nan(page):
+    """Bytes from another pyarrow (the host's) and a NaN distinct from null, in pandas 2.2."""
+    table = pa.table(
+        {
+            "text": pa.array(["é" * 5000, None, "z"] * 100, pa.large_string()),
+            "kind": pa.array(["a", "b", None] * 100).dictionary_encode(),
+            "x": pa.array([float("nan"), None, 1.0] * 100),
+            "when": pa.array([1, None, 3] * 100, pa.timestamp("us", tz="America/New_York")),
+        }
+    )
+    result = transfer(page, "injectArrow", "host", ipc(table, max_chunksize=64))
+    assert result["ok"], result
+    assert result["report"]["batches"] == 5 and result["report"]["rows"] == 300
+    text = page.text(
+        "import math\n"
+        "(str(host.dtypes.to_dict()), math.isnan(host.x[0]), host.x.isna().tolist()[:3],"
+        " int(host.when.isna().sum()), len(host.text[0]), host.kind.cat.categories.tolist())"
+    )
+    assert text == (
+        "(\"{'text': large_string[pyarrow], 'kind': CategoricalDtype(categories=['a', 'b'], "
+        "ordered=False, categories_dtype=object), 'x': Float64Dtype(), "
+        "'when': datetime64[us, America/New_York]}\", True, [False, True, False], 100, 5000, "
+        "['a', 'b'])"
+    )
+    exported = transfer(page, "exportArrow", "host")
+    assert exported["isArrayBuffer"]
+    back = pa.ipc.open_stream(exported["data"]).read_all()
+    assert back.column("text").type == pa.large_string()
+    assert back.column("x").null_count == 100 and back.column("x").to_pylist()[0] != 1.0
+    assert back.column("when").to_pylist() == table.column("when").to_pylist()
+
+
+BIG = ipc(pa.table({"v": pa.array(range(400_000), pa.int64()), "w": [0.5] * 400_000}), 50_000)
+
+
+@pytest.fixture(scope="module")
+def data_server():
+    with DataServer({"good.arrows": GOOD, "big.arrows": BIG}) as server:
+        yield server
+
+
+def test_fetch_streams_into_wasm_memory_with_one_copy(page, data_server):
+    result = transfer(page, "fetchArrow", "fetched", data_server.url + "/big.arrows")
+    assert result["ok"], result
+    report = result["report"]
+    assert report["bytes_received"] == report["bytes_copied"] == len(BIG)
+    assert report["rows"] == 400_000 and report["batches"] == 8
+    assert (
+        page.text("int(fetched.v.sum()), float(fetched.w.sum())")
+        == f"({sum(range(400_000))}, 200000.0)"
+    )
+
+
+def test_fetch_without_a_length_grows_the_landing(page, data_server):
+    result = transfer(page, "fetchArrow", "chunked", data_server.url + "/big.arrows?chunked")
+    assert result["ok"], result
+    report = result["report"]
+    assert report["bytes_received"] == len(BIG) and report["bytes_copied"] >= len(BIG)
+    assert report["peak_extra_bytes"] >= len(BIG)
+    assert page.text("int(chunked.v.sum())") == str(sum(range(400_000)))
+
+
+@pytest.mark.parametrize(
+    ("path", "ename"),
+    [("/missing.arrows", "NetworkError"), ("/big.arrows?cut=100000", "NetworkError")],
+)
+def test_failed_fetches_leave_the_name_alone(page, data_server, path, ename):
+    page.run_ok("target = 'before'")
+    result = transfer(page, "fetchArrow", "target", data_server.url + path)
+    assert result["ok"] is False and result["ename"] == ename, result
+    assert page.text("target") == "'before'"
+
+
+def test_an_unreachable_server_is_a_network_error(page):
+    result = transfer(page, "fetchArrow", "target", f"http://127.0.0.1:{free_port()}/x.arrows")
+    assert result["ok"] is False and result["ename"] == "NetworkError", result
+    assert "cannot fetch" in result["message"]
+
+
+def test_raw_bytes_inject_as_a_memoryview(page):
+    result = transfer(page, "injectBytes", "raw", b"a,b\n1,2\n")
+    assert result["ok"] and result["report"]["format"] == "bytes"
+    assert page.text("type(raw).__name__, bytes(raw)") == "('memoryview', b'a,b\\n1,2\\n')"

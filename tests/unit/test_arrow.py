@@ -192,7 +192,7 @@ def test_landing_growth_is_admitted_and_a_move_is_counted():
     landing.view()[:4] = b"abcd"
     landing.size = 4
     landing.grow(1 << 20, admit_into(log), "stream")
-    assert log == [("admit", 4), ("admit", (1 << 20) - 4)]
+    assert log == [("admit", 4), ("admit", 1 << 20)]  # the old buffer lives until the copy
     assert landing.capacity >= 1 << 20 and landing.view()[:4] == b"abcd"
-    assert landing.peak_bytes >= 1 << 20
-    assert landing.bytes_copied in (0, 4)
+    assert len(landing.view()) == landing.capacity  # pyarrow exports a resized buffer short
+    assert landing.peak_bytes == (1 << 20) + 4 and landing.bytes_copied == 4

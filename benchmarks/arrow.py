@@ -1,0 +1,201 @@
+"""Arrow injection: JS bytes -> pandas DataFrame, by Arrow vs JSON vs CSV vs a bare copy.
+
+    python benchmarks/arrow.py [--mib 100] [--runs 5]
+
+Two datasets of about 100 MiB each (as Arrow IPC), written on the host with pyarrow:
+numeric (four float64 columns) and mixed (strings, a dictionary column, floats and ints
+with nulls, timestamps with and without time zone and nulls, booleans). The page fetches
+each file into an ArrayBuffer (not timed), then times, from the page, until the
+DataFrame is bound in the worker:
+
+- arrow:  kernel.injectArrow(name, buffer): transfer, one copy into wasm memory, read
+          (one record batch; `arrow_batches`: the same in 512 Ki-row batches, printed too).
+- json:   the same data as columnar JSON text: kernel.injectBytes + one cell
+          `pd.DataFrame(json.loads(...))` (+ the timestamp parsing the dtypes need).
+- csv:    the same data as CSV: kernel.injectBytes + `pd.read_csv(...)` (C engine).
+- memcpy: kernel.injectBytes of the Arrow bytes: transfer + one copy, no parsing;
+          the physical baseline.
+
+MiB/s is the dataset's Arrow size over the time (the same numerator for every format).
+Arrow and memcpy: median of --runs; JSON and CSV: one run each (they take seconds). Last line:
+arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy_mibps=<..> ratio_vs_json=<numeric/json>
+(json, csv and memcpy on the numeric dataset; the mixed figures are printed above it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from tests.helpers import BentoServer, DataServer, PageKernel, chromium
+
+WORDS = ["alpha", "beta", "gamma", "delta-epsilon", "zeta", "eta theta iota", "kappa", "λ-mu"]
+
+MEASURE_JS = """
+const [kind, url, runs, parse] = arguments;
+const done = arguments[arguments.length - 1];
+(async () => {
+  const kernel = window.kernel;
+  const source = await (await fetch(url)).arrayBuffer();
+  const times = [];
+  let report = null;
+  for (let i = 0; i < runs; i++) {
+    const copy = source.slice(0);  // not timed: the transfer detaches it
+    const t0 = performance.now();
+    if (kind === "arrow") {
+      report = await kernel.injectArrow("df", copy);
+    } else {
+      report = await kernel.injectBytes("raw", copy);
+      if (parse) {
+        const { reply, outputs } = await kernel.execute(parse);
+        if (reply.status !== "ok") throw new Error(JSON.stringify(outputs));
+      }
+    }
+    times.push((performance.now() - t0) / 1000);
+    await kernel.execute("df = raw = None");
+  }
+  return { times, bytes: source.byteLength, report };
+})().then(done, (err) => done({ error: err.message }));
+"""
+
+JSON_PARSE = {
+    "numeric": "import json, pandas as pd\ndf = pd.DataFrame(json.loads(bytes(raw)))",
+    "mixed": (
+        "import json, pandas as pd\n"
+        "df = pd.DataFrame(json.loads(bytes(raw)))\n"
+        "df['ts'] = pd.to_datetime(df['ts'], unit='ms', utc=True)\n"
+        "df['ts_nulls'] = pd.to_datetime(df['ts_nulls'], unit='ms')\n"
+        "df['kind'] = df['kind'].astype('category')"
+    ),
+}
+CSV_PARSE = {
+    "numeric": "import io, pandas as pd\ndf = pd.read_csv(io.BytesIO(raw))",
+    "mixed": (
+        "import io, pandas as pd\n"
+        "df = pd.read_csv(io.BytesIO(raw), dtype={'kind': 'category', 'count': 'Int64'},"
+        " parse_dates=['ts', 'ts_nulls'])"
+    ),
+}
+
+
+def numeric_table(mib: int) -> pa.Table:
+    rows = mib * 2**20 // 32
+    rng = np.random.default_rng(1)
+    return pa.table({f"f{i}": rng.random(rows) for i in range(4)})
+
+
+def mixed_table(mib: int) -> pa.Table:
+    rng = np.random.default_rng(2)
+    rows = mib * 2**20 // 47
+    nulls = rng.random(rows) < 0.1
+    ms = rng.integers(1_600_000_000_000, 1_700_000_000_000, rows)
+    return pa.table(
+        {
+            "name": pa.array(np.array(WORDS, dtype=object)[rng.integers(0, len(WORDS), rows)]),
+            "kind": pa.array(
+                np.array(WORDS[:5], dtype=object)[rng.integers(0, 5, rows)]
+            ).dictionary_encode(),
+            "value": pa.array(rng.random(rows), mask=nulls),
+            "count": pa.array(rng.integers(0, 10_000, rows), mask=nulls),
+            "ts": pa.array(ms, pa.timestamp("ms", tz="UTC")),
+            "ts_nulls": pa.array(ms[::-1].copy(), pa.timestamp("ms"), mask=nulls[::-1].copy()),
+            "flag": pa.array(rng.random(rows) < 0.5),
+        }
+    )
+
+
+def write_files(folder: Path, name: str, table: pa.Table) -> None:
+    files = {fmt: folder / f"{name}.{fmt}" for fmt in ("arrows", "json", "csv")}
+    with pa.ipc.new_stream(str(files["arrows"]), table.schema) as writer:
+        writer.write_table(table)  # one record batch, as tableToIPC writes an in-memory table
+    with pa.ipc.new_stream(str(folder / f"{name}.batches.arrows"), table.schema) as writer:
+        writer.write_table(table, max_chunksize=1 << 19)  # as a streaming producer would
+    columns = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_timestamp(field.type):
+            column = column.cast(pa.int64())  # epoch milliseconds, as JSON APIs send them
+        elif pa.types.is_dictionary(field.type):
+            column = column.cast(pa.string())
+        columns[field.name] = column.to_pylist()
+    files["json"].write_text(json.dumps(columns, separators=(",", ":")))
+    pacsv.write_csv(table, str(files["csv"]))
+
+
+def measure(page: PageKernel, kind: str, url: str, runs: int, parse: str = "") -> dict:
+    result = page.driver.execute_async_script(MEASURE_JS, kind, url, runs, parse)
+    if "error" in result:
+        raise SystemExit(f"{kind} {url} failed: {result['error']}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bento-arrow-bench-"))
+    datasets = {"numeric": numeric_table(args.mib), "mixed": mixed_table(args.mib)}
+    for name, table in datasets.items():
+        write_files(folder, name, table)
+    payloads = {path.name: path.read_bytes() for path in folder.iterdir()}
+    figures: dict[str, dict[str, float]] = {}
+    with BentoServer() as server, DataServer(payloads) as data, chromium() as driver:
+        page = PageKernel(driver, server)
+        started = page.start()
+        assert started["ok"], started
+        page.run_ok("import pandas, pyarrow")
+        measure(page, "arrow", f"{data.url}/numeric.arrows", 1)  # warm-up: grows wasm memory
+        for name in datasets:
+            mib = len(payloads[f"{name}.arrows"]) / 2**20
+            arrow = measure(page, "arrow", f"{data.url}/{name}.arrows", args.runs)
+            batches = measure(page, "arrow", f"{data.url}/{name}.batches.arrows", args.runs)
+            memcpy = measure(page, "bytes", f"{data.url}/{name}.arrows", args.runs)
+            as_json = measure(page, "bytes", f"{data.url}/{name}.json", 1, JSON_PARSE[name])
+            as_csv = measure(page, "bytes", f"{data.url}/{name}.csv", 1, CSV_PARSE[name])
+            seconds = {
+                "arrow": statistics.median(arrow["times"]),
+                "arrow_batches": statistics.median(batches["times"]),
+                "memcpy": statistics.median(memcpy["times"]),
+                "json": as_json["times"][0],
+                "csv": as_csv["times"][0],
+            }
+            figures[name] = {k: mib / s for k, s in seconds.items()}
+            report = arrow["report"]
+            print(
+                f"{name}: {mib:.1f} MiB Arrow ({report['rows']} rows, {report['batches']} batches, "
+                f"{report['zero_copy_columns']}/{report['columns']} columns zero-copy, "
+                f"peak extra {report['peak_extra_bytes'] / 2**20:.0f} MiB); JSON "
+                f"{as_json['bytes'] / 2**20:.0f} MiB, CSV {as_csv['bytes'] / 2**20:.0f} MiB"
+            )
+            print(
+                "  "
+                + ", ".join(
+                    f"{k} {s * 1000:.0f} ms = {mib / s:.0f} MiB/s" for k, s in seconds.items()
+                )
+                + f"; arrow runs {', '.join(f'{t * 1000:.0f}' for t in arrow['times'])} ms"
+            )
+    numeric, mixed = figures["numeric"], figures["mixed"]
+    print(
+        f"mixed: arrow_mibps={mixed['arrow']:.0f} json_mibps={mixed['json']:.1f} "
+        f"csv_mibps={mixed['csv']:.1f} memcpy_mibps={mixed['memcpy']:.0f} "
+        f"ratio_vs_json={mixed['arrow'] / mixed['json']:.1f}"
+    )
+    print(
+        f"arrow: numeric_mibps={numeric['arrow']:.0f} mixed_mibps={mixed['arrow']:.0f} "
+        f"json_mibps={numeric['json']:.1f} csv_mibps={numeric['csv']:.1f} "
+        f"memcpy_mibps={numeric['memcpy']:.0f} ratio_vs_json={numeric['arrow'] / numeric['json']:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
