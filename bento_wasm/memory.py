@@ -330,6 +330,10 @@ class Monitor:
         cheap = self.snapshot(exact=False)
         return self.snapshot(exact=True) if self._needs_exact(cheap) else cheap
 
+    def headroom(self) -> int:
+        """Bytes left in the budget: cheap far from the thresholds, exact near them."""
+        return max(0, self.limit_bytes - self._measure().in_use)
+
     # -- admission ------------------------------------------------------------------------
     def admit(self, nbytes: int, what: str = "data") -> None:
         """Raise MemoryBudgetExceeded unless ``nbytes`` more fit in the budget (before a copy)."""

@@ -260,7 +260,7 @@ def install(kernel: Kernel, options: dict[str, Any], memory: Any = None) -> Auto
     if budget_mib is not None:
         headroom = lambda: int(float(budget_mib) * 2**20)  # noqa: E731
     elif memory is not None:
-        headroom = lambda: max(0, memory.limit_bytes - memory.snapshot(exact=False).reserved_bytes)  # noqa: E731
+        headroom = memory.headroom  # cheap far from the thresholds, exact near them
     hook = AutoOffload(
         bool(config.get("auto")),
         headroom=headroom,

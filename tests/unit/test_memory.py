@@ -267,3 +267,14 @@ def test_a_cell_that_grew_the_heap_and_freed_it_says_so():
     text = stderr(messages, "peak")
     assert "took 496 MiB more from the wasm heap" in text and "never shrinks" in text
     assert "100 MiB of the 1.00 GiB budget in use now" in text
+
+
+def test_headroom_is_cheap_far_from_the_thresholds_and_exact_near_them():
+    heap = HeapModel(100 * MiB)
+    monitor = Monitor(heap, Budget(budget_bytes=1 * GiB))
+    assert monitor.headroom() == 1 * GiB - 120 * MiB  # the reserved upper bound
+    assert heap.exact_calls == 0
+    heap.set_used(100 * MiB)
+    heap.heap = 900 * MiB  # grown once, freed again
+    assert monitor.headroom() == 1 * GiB - 100 * MiB
+    assert heap.exact_calls == 1
