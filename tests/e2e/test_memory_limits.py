@@ -100,6 +100,28 @@ def test_the_page_shows_a_meter_that_updates_after_each_cell(page):
     assert "GiB budget" in text and "memory:" in text
 
 
+INJECT_JS = """
+const done = arguments[arguments.length - 1];
+window.kernel.injectArrow(arguments[0], new ArrayBuffer(arguments[1])).then(
+  (report) => done({ ok: true, report }),
+  (err) => done({ ok: false, ename: err.ename, evalue: err.evalue || err.message }));
+"""
+
+EXPORT_INJECT_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const buffer = await window.kernel.exportArrow(arguments[0]);
+  return await window.kernel.injectArrow(arguments[1], buffer);
+})().then((report) => done({ ok: true, report }), (err) => done({ ok: false, error: String(err) }));
+"""
+
+HEAP_CODE = (
+    "from bento_wasm.memory import active\n"
+    "s = active().snapshot(exact=True)\n"
+    "print(s.heap_bytes, s.used_bytes)"
+)
+
+
 def test_each_cell_reports_a_snapshot_that_matches_the_heap(page):
     heap = int(page.text("import pyodide_js\npyodide_js._module.HEAP8.length"))
     event = memory_event(page, last_cell_id(page))
@@ -131,6 +153,13 @@ def test_memory_magic_lists_the_largest_objects(page):
     text = page.text("%memory --top 3")
     assert "budget" in text and "█" in text
     assert "arr" in text and "8.00 MiB" in text and "ndarray float64" in text
+
+
+def test_an_arrow_injection_that_fits_is_admitted(page):
+    page.run_ok("import pandas as pd, pyarrow\nsmall = pd.DataFrame({'a': range(1000)})")
+    done = page.driver.execute_async_script(EXPORT_INJECT_JS, "small", "small_again")
+    assert done["ok"], done
+    assert page.text("int(small_again['a'].sum())") == str(sum(range(1000)))
 
 
 def test_warnings_fire_once_per_threshold_in_order(page):
@@ -168,6 +197,16 @@ def test_oversized_injection_is_refused_before_any_copy(page):
     assert "512 MiB" in lines[2] and "--limit" in lines[2] and "%%remote" in lines[2]
     # The same path admits what fits.
     assert page.text("len(copy_into_wasm(js.ArrayBuffer.new(1024), 'small'))") == "1024"
+
+
+def test_an_oversized_arrow_injection_is_refused_before_any_copy(page):
+    heap_before, used_before = map(int, page.text(HEAP_CODE).split())
+    refused = page.driver.execute_async_script(INJECT_JS, "too_big", 512 * MiB)
+    assert not refused["ok"] and refused["ename"] == "MemoryBudgetExceeded", refused
+    assert "512 MiB" in refused["evalue"] and "--limit" in refused["evalue"]
+    heap_after, used_after = map(int, page.text(HEAP_CODE).split())
+    assert heap_after == heap_before and abs(used_after - used_before) < 4 * MiB
+    assert page.text("print('too_big' in globals())").strip() == "False"
 
 
 def test_a_cell_that_hits_the_real_ceiling_leaves_a_usable_kernel(page):
