@@ -18,7 +18,7 @@ from bento_wasm.errors import (
     SessionLost,
 )
 from bento_wasm.executor import Executor, HttpTransport
-from tests.helpers import BentoServer
+from tests.helpers import BentoServer, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +104,23 @@ def test_call_timeout_interrupts_the_remote_kernel(server):
     assert reply["values"]["state"] == "kept"
 
 
-def test_interrupt_from_another_request(server):
+def test_interrupt_from_another_request(server, tmp_path):
     executor = client(server, "interrupt")
-    timer = threading.Timer(1.0, executor.interrupt)
-    timer.start()
+    started = tmp_path / "started"  # the kernel runs on this machine: it marks that the cell runs
+
+    def interrupt_once_running():
+        wait_for(started.exists, 60, "the remote cell to start")
+        executor.interrupt()
+
+    thread = threading.Thread(target=interrupt_once_running)
+    thread.start()
+    code = (
+        f"import time\nopen({str(started)!r}, 'w').close()\n"
+        "for _ in range(300):\n    time.sleep(0.1)"
+    )
     with pytest.raises(KeyboardInterrupt):
-        cell(executor, "import time\nfor _ in range(300):\n    time.sleep(0.1)")
+        cell(executor, code)
+    thread.join()
     assert cell(executor, "ok = 1", outputs=["ok"])["values"]["ok"] == 1
 
 
