@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.helpers import BentoServer, PageKernel, chromium, free_port
+from tests.helpers import BentoServer, PageKernel, chromium, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -111,13 +111,18 @@ def test_automatic_offload_of_a_cell_pyodide_cannot_run(page):
     assert page.text("import json\njson.dumps([1])") == "'[1]'", "lite cells stay local"
 
 
-def test_interrupt_from_the_page_stops_the_remote_call(page):
+def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path):
+    started = tmp_path / "remote-started"  # the executor's kernel runs on this machine
+    code = (
+        f"%%remote\nimport time\nopen({str(started)!r}, 'w').close()\n"
+        "for _ in range(600):\n    time.sleep(0.1)"
+    )
     page.driver.execute_script(
         "window.remoteRun = null;"
-        "window.kernel.execute('%%remote\\nimport time\\nfor _ in range(600):\\n"
-        "    time.sleep(0.1)').then((r) => { window.remoteRun = r; });"
+        "window.kernel.execute(arguments[0]).then((r) => { window.remoteRun = r; });",
+        code,
     )
-    time.sleep(3)
+    wait_for(started.exists, 60, "the remote cell to start")
     page.driver.execute_script("window.kernel.interrupt()")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not page.driver.execute_script("return window.remoteRun"):

@@ -7,7 +7,15 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT, RUNTIME, BentoServer, PageKernel, chromium, free_port
+from tests.helpers import (
+    ROOT,
+    RUNTIME,
+    BentoServer,
+    PageKernel,
+    chromium,
+    free_port,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -85,10 +93,15 @@ def test_display_updates_in_place(page):
 def test_interrupt_stops_a_running_cell_and_keeps_the_kernel(page):
     page.run_ok("kept = 'still here'")
     page.driver.execute_script(
-        "window.pending = window.kernel.execute('while True:\\n    pass');"
-        "window.pending.then((r) => { window.interrupted = r; });"
+        "window.pending = window.kernel.execute(arguments[0]);"
+        "window.pending.then((r) => { window.interrupted = r; });",
+        "print('looping', flush=True)\nwhile True:\n    pass",
     )
-    time.sleep(1.0)
+    wait_for(
+        lambda: any(e.get("text") == "looping\n" for e in log(page, "output")),
+        30,
+        "the looping cell to start",
+    )
     assert page.driver.execute_script("return window.kernel.interrupt()") is True
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not page.driver.execute_script(
