@@ -188,7 +188,7 @@ async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
   try {
-    await pyodide.loadPackagesFromImports(msg.code, {
+    await pyodide.loadPackagesFromImports(kernel.import_scan_source(msg.code), {
       messageCallback: () => {},
       errorCallback: (m) => rawStream("stderr", m),
     });

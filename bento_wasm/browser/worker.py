@@ -32,6 +32,16 @@ class WorkerKernel:
 
         self.offload = remote.install(self.kernel, options, memory=self.memory)
 
+    def import_scan_source(self, code: str) -> str:
+        """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.
+
+        A ``%line`` magic is not Python and would hide every import of the cell from the
+        scan; it becomes the call the kernel runs. A cell magic's body is not Python.
+        """
+        from ..magics import split_cell_magic, transform_line_magics
+
+        return "" if split_cell_magic(code) is not None else transform_line_magics(code)
+
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)
 
