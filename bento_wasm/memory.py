@@ -11,7 +11,8 @@ fraction of that ceiling (default 75%: see README, "Memory budget"), and the fig
 checked against it is what is *in use* below the heap's break (static data, the stack,
 malloc's live chunks), not the heap's high-water size.
 
-Two kinds of snapshot keep the per-cell cost low: a cheap one reads the heap size and
+Snapshots and sizes live in ``bento_wasm.heap`` (re-exported here). Two kinds of
+snapshot keep the per-cell cost low: a cheap one reads the heap size and
 the break (an upper bound of what is in use, O(1)); an exact one also asks malloc how
 much of that is free (it walks the heap: milliseconds once pandas is loaded). The
 monitor takes exact ones only when the upper bound could cross a threshold or refuse
@@ -21,9 +22,9 @@ an admission, and for ``%memory``.
 from __future__ import annotations
 
 import re
-import time
 
 from .errors import ConfigError, MemoryBudgetExceeded
+from .heap import CEILING_BYTES, CellDelta, GiB, KiB, MiB, Snapshot, format_size, parse_size
 from .magics import registry
 
 TYPE_CHECKING = False
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .kernel import Kernel
     from .magics import MagicContext
 
-    Probe = Callable[[bool], "Snapshot"]
+    Probe = Callable[[bool], Snapshot]
 
 __all__ = [
     "CEILING_BYTES",
@@ -42,6 +43,9 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "Budget",
     "CellDelta",
+    "GiB",
+    "KiB",
+    "MiB",
     "Monitor",
     "Snapshot",
     "active",
@@ -49,9 +53,6 @@ __all__ = [
     "parse_size",
 ]
 
-KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
-#: Pyodide 0.27.7's wasm heap maximum (emscripten_get_heap_max): 4 GiB less one 64 KiB page.
-CEILING_BYTES = 4 * GiB - 64 * KiB
 #: The default budget as a fraction of the ceiling (reasons in README, "Memory budget").
 DEFAULT_FRACTION = 0.75
 #: Warning thresholds as fractions of the budget.
@@ -60,133 +61,6 @@ DEFAULT_THRESHOLDS = (0.70, 0.85, 0.95)
 DEFAULT_SHOW_DELTA_BYTES = 256 * MiB
 #: A warned threshold re-arms once use falls this far (fraction of the budget) below it.
 REARM_GAP = 0.05
-
-
-class Snapshot:
-    """What the heap looks like at one moment; all sizes in bytes."""
-
-    __slots__ = (
-        "ceiling_bytes",
-        "heap_bytes",
-        "js_heap_bytes",
-        "js_heap_limit_bytes",
-        "probe_ms",
-        "reserved_bytes",
-        "taken_at",
-        "used_bytes",
-    )
-
-    def __init__(
-        self,
-        heap_bytes: int,
-        ceiling_bytes: int,
-        reserved_bytes: int,
-        used_bytes: int | None = None,
-        js_heap_bytes: int | None = None,
-        js_heap_limit_bytes: int | None = None,
-        probe_ms: float = 0.0,
-        taken_at: float | None = None,
-    ) -> None:
-        #: wasm linear memory now (its high-water size: it never shrinks)
-        self.heap_bytes = heap_bytes
-        #: the most the heap can grow to
-        self.ceiling_bytes = ceiling_bytes
-        #: below the break: static data, the stack, malloc's chunks in use or free
-        self.reserved_bytes = reserved_bytes
-        #: exactly in use (reserved minus malloc's free bytes); None when not measured
-        self.used_bytes = used_bytes
-        #: the JS heap, where the host exposes it (the page does, a worker does not)
-        self.js_heap_bytes = js_heap_bytes
-        self.js_heap_limit_bytes = js_heap_limit_bytes
-        self.probe_ms = probe_ms
-        self.taken_at = time.time() if taken_at is None else taken_at
-
-    @property
-    def exact(self) -> bool:
-        return self.used_bytes is not None
-
-    @property
-    def in_use(self) -> int:
-        """Bytes in use: exact if measured, else the reserved upper bound."""
-        return self.reserved_bytes if self.used_bytes is None else self.used_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        return cls(**{name: data[name] for name in cls.__slots__ if name in data})
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Snapshot) and self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        used = "?" if self.used_bytes is None else format_size(self.used_bytes)
-        return (
-            f"Snapshot(in use {used}, reserved {format_size(self.reserved_bytes)}, "
-            f"heap {format_size(self.heap_bytes)} of {format_size(self.ceiling_bytes)})"
-        )
-
-
-class CellDelta:
-    """One cell's memory accounting: snapshots before and after, and their difference."""
-
-    __slots__ = ("after", "before", "cell_id")
-
-    def __init__(self, cell_id: str, before: Snapshot, after: Snapshot) -> None:
-        self.cell_id = cell_id
-        self.before = before
-        self.after = after
-
-    @property
-    def exact(self) -> bool:
-        return self.before.exact and self.after.exact
-
-    @property
-    def delta_bytes(self) -> int:
-        """Change in use; exact when both ends are, else the change of the upper bound."""
-        if self.exact:
-            return self.after.in_use - self.before.in_use
-        return self.after.reserved_bytes - self.before.reserved_bytes
-
-    @property
-    def heap_grew_bytes(self) -> int:
-        return self.after.heap_bytes - self.before.heap_bytes
-
-
-_SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>[kmgt]?i?b?|%)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": KiB, "m": MiB, "g": GiB, "t": 1 << 40}
-
-
-def parse_size(text: str | int | float) -> int:
-    """``"2GiB"``, ``"1.5 GB"``, ``"512m"``, ``123`` -> bytes (binary units: 1 GB = 1 GiB here)."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        if text < 0:
-            raise ConfigError(f"a size cannot be negative: {text}")
-        return int(text)
-    match = _SIZE.match(str(text))
-    if match is None or match["unit"] == "%":
-        raise ConfigError(
-            f"cannot read {text!r} as a size; write e.g. 2GiB, 1.5GB, 512MiB or bytes"
-        )
-    unit = (match["unit"] or "").lower().rstrip("b").rstrip("i")
-    return int(float(match["n"]) * _UNITS[unit])
-
-
-def format_size(nbytes: float) -> str:
-    """Bytes in binary units, three significant figures: ``1.50 GiB``, ``12.0 MiB``."""
-    sign = "-" if nbytes < 0 else ""
-    value = abs(float(nbytes))
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{sign}{int(value)} B"
-    digits = 2 if value < 10 else 1 if value < 100 else 0
-    return f"{sign}{value:.{digits}f} {unit}"
 
 
 def _fraction(value: Any, what: str) -> float:
