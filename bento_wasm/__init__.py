@@ -14,7 +14,14 @@ from .errors import BentoError
 
 __version__ = "0.1.0"
 
-__all__ = ["BentoError", "__version__"]
+__all__ = ["BentoError", "__version__", "load_ipython_extension"]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext bento_wasm``: register the data magics (%%sql, ...) with IPython."""
+    from .ipython import load_ipython_extension as load
+
+    load(ipython)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

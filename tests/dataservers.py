@@ -72,49 +72,15 @@ def postgres() -> Iterator[str]:
 
 
 def _graphql_app(page_origins: list[str]) -> Any:
-    import strawberry
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.routing import Route
     from strawberry.asgi import GraphQL
 
-    @strawberry.type
-    class Customer:
-        name: str
-        country: str
+    from tests.graphql_app import schema
 
-    @strawberry.type
-    class Order:
-        id: int
-        amount: float
-        customer: Customer
-
-    def orders(limit: int = 5) -> list[Order]:
-        return [
-            Order(id=i, amount=i * 1.5, customer=Customer(name=f"c{i}", country="DE"))
-            for i in range(limit)
-        ]
-
-    @strawberry.type
-    class Shop:
-        name: str = "demo"
-
-        @strawberry.field
-        def orders(self, limit: int = 5) -> list[Order]:
-            return orders(limit)
-
-    @strawberry.type
-    class Query:
-        @strawberry.field
-        def shop(self) -> Shop:
-            return Shop()
-
-        @strawberry.field
-        def broken(self) -> list[int]:
-            raise ValueError("the broken field always fails")
-
-    app = GraphQL(strawberry.Schema(query=Query))
+    app = GraphQL(schema)
     return Starlette(
         routes=[Route("/graphql", app, methods=["GET", "POST", "OPTIONS"])],
         middleware=[
@@ -229,3 +195,70 @@ def eventually(condition: Any, timeout_s: float = 30) -> Any:
             return value
         time.sleep(0.1)
     raise TimeoutError("condition not met")
+
+
+# -- a CPython ipykernel -------------------------------------------------------------------
+
+
+class IPyKernel:
+    """A real ipykernel (jupyter_client KernelManager) running this checkout's bento_wasm."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        from jupyter_client.manager import KernelManager
+
+        from tests.helpers import ROOT
+
+        self.manager = KernelManager(kernel_name="python3")
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+        self.root = ROOT
+
+    def __enter__(self) -> IPyKernel:
+        import sys
+
+        self.manager.kernel_cmd = [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+        ]
+        self.manager.start_kernel(env=self.env, cwd=str(self.root))
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+    def execute(self, code: str, timeout_s: float = 60) -> dict[str, Any]:
+        """Run a cell; returns {status, outputs} with iopub messages as {type, ...content}."""
+        msg_id = self.client.execute(code)
+        outputs: list[dict[str, Any]] = []
+        while True:
+            msg = self.client.get_iopub_msg(timeout=timeout_s)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            if kind in ("stream", "execute_result", "display_data", "update_display_data", "error"):
+                outputs.append({"type": kind, **msg["content"]})
+        reply = self.client.get_shell_msg(timeout=timeout_s)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=timeout_s)
+        return {"status": reply["content"]["status"], "outputs": outputs}
+
+    def updates(self, timeout_s: float = 0.5) -> list[dict[str, Any]]:
+        """Display updates that arrived after their cell ended (background jobs)."""
+        import queue
+
+        found = []
+        while True:
+            try:
+                msg = self.client.get_iopub_msg(timeout=timeout_s)
+            except queue.Empty:
+                return found
+            if msg["msg_type"] in ("update_display_data", "display_data"):
+                found.append({"type": msg["msg_type"], **msg["content"]})

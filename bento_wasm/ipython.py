@@ -1,0 +1,60 @@
+"""``%load_ext bento_wasm``: the data magics in IPython kernels (JupyterLite, CPython ipykernel).
+
+The handlers are the ones the project's worker runs (bento_wasm.datacells); here they fetch
+through the environment seam, which never suspends, so each coroutine is driven to its end
+synchronously: IPython's cell magics are plain functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .magics import MagicContext
+
+__all__ = ["load_ipython_extension", "run_now"]
+
+
+def run_now(value: Any) -> Any:
+    """The result of a handler: a coroutine is driven to its end without an event loop."""
+    if not hasattr(value, "send"):
+        return value
+    try:
+        value.send(None)
+    except StopIteration as stop:
+        return stop.value
+    value.close()
+    raise RuntimeError("a bento magic waited on an event loop inside IPython; please report it")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from IPython.display import display
+
+    from . import datacells
+
+    def context() -> MagicContext:
+        return MagicContext(ipython.user_ns, display)
+
+    def cell(handler: Any) -> Any:
+        def magic(line: str, body: str) -> Any:
+            return run_now(handler(context(), line, body))
+
+        return magic
+
+    def line(handler: Any) -> Any:
+        def magic(line: str) -> Any:
+            return run_now(handler(context(), line))
+
+        return magic
+
+    def line_cell(handler: Any) -> Any:
+        def magic(line: str, body: str | None = None) -> Any:
+            return run_now(handler(context(), line, body or ""))
+
+        return magic
+
+    for name, handler in datacells.cell_magics().items():
+        ipython.register_magic_function(cell(handler), "cell", name)
+    for name, handler in datacells.line_magics().items():
+        ipython.register_magic_function(line(handler), "line", name)
+    for name, handler in datacells.BODYLESS.items():
+        ipython.register_magic_function(line_cell(handler), "line_cell", name)
