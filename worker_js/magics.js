@@ -26,15 +26,20 @@ async function answer(response) {
 /** Install the middleware; ctx is what worker_js/arrow.js needs to reach the kernel. */
 export function installMagics(ctx) {
   const middleware = {
+    /** What went through here: requests made, Arrow injections and their bytes. */
+    stats: { fetch: 0, fetchArrow: 0, arrowBytes: 0 },
     /** A request as data -> {status, contentType, body: Uint8Array}. */
     async fetch(request) {
+      middleware.stats.fetch += 1;
       return answer(await send(request));
     },
     /** Fetch an Arrow IPC stream and bind it to `name`; null, or the failed answer as data. */
     async fetchArrow(request, name) {
+      middleware.stats.fetchArrow += 1;
       const response = await send(request);
       if (!response.ok) return answer(response);
-      await injectArrow(ctx, name, response);
+      const report = await injectArrow(ctx, name, response);
+      middleware.stats.arrowBytes += report.bytes_received || 0;
       return null;
     },
   };

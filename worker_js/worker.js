@@ -7,6 +7,7 @@
 // options.bootTimeoutMs, never a hang.
 import { Protocol } from "./protocol.js";
 import { handleTransfer } from "./arrow.js";
+import { installMagics } from "./magics.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -16,6 +17,9 @@ let kernel = null; // bento_wasm.browser.worker.WorkerKernel (a PyProxy)
 let currentCell = "";
 let dead = false;
 let queue = Promise.resolve();
+
+// The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
+installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
 
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);

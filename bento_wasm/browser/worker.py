@@ -31,6 +31,9 @@ class WorkerKernel:
         from .. import remote  # registers %%remote; the executor comes from the options
 
         self.offload = remote.install(self.kernel, options, memory=self.memory)
+        from . import magics
+
+        magics.install(self.kernel, options)
 
     def import_scan_source(self, code: str) -> str:
         """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.

@@ -28,6 +28,8 @@ from .warehouse import QueryStream, Warehouse
 
 __all__ = ["handlers"]
 
+CHUNK_BYTES = 1 << 20
+
 
 class _DataHandler(BentoAPIHandler):
     def initialize(self, warehouse: Warehouse, uploads: UploadJobs) -> None:
@@ -62,9 +64,14 @@ class SqlHandler(_DataHandler):
                 table = await self.in_pool(stream.read_all)
                 self.reply(table.to_pylist())
                 return
+            # The whole stream is written first, so Content-Length tells the client how much
+            # wasm memory to reserve (one allocation, no growing); it then goes out in chunks.
+            body = await self.in_pool(stream.read_stream)
             self.set_header("Content-Type", ARROW_STREAM)
-            while (chunk := await self.in_pool(stream.next_chunk)) is not None:
-                self.write(chunk)
+            self.set_header("Content-Length", str(len(body)))
+            view = memoryview(body)
+            for start in range(0, len(body), CHUNK_BYTES):
+                self.write(bytes(view[start : start + CHUNK_BYTES]))
                 await self.flush()
             self.finish(set_content_type=ARROW_STREAM)
         finally:

@@ -350,6 +350,13 @@ class QueryStream:
         self._writer.write_batch(batch)
         return self._sink.take()
 
+    def read_stream(self) -> bytearray:
+        """The whole Arrow IPC stream (schema, batches, end-of-stream marker)."""
+        body = bytearray()
+        while (chunk := self.next_chunk()) is not None:
+            body += chunk
+        return body
+
     def read_all(self) -> pa.Table:
         table = self.reader.read_all()
         return table.slice(0, self._limit) if self._limit is not None else table

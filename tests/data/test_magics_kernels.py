@@ -148,6 +148,17 @@ def test_sql_binds_python_values_as_parameters(notebook):
     assert " 0" in text  # the DataFrame's repr; the value was bound, never pasted
     assert ok(notebook, "int(_.n[0])") == "0"
     assert "100000" in ok(notebook, "%%sql\nselect count(*) as n from customers")
+    text = ok(notebook, "%%sql -o many\nselect * from orders where order_id < 300000")
+    assert "many: 300000 rows x 6 columns" in text  # about 13 MB of Arrow, streamed in
+    assert ok(notebook, "str(many.ordered_at.dtype), int(many.order_id.sum())") == (
+        f"('datetime64[us]', {sum(range(300000))})"
+    )
+    if notebook.kind == "browser":  # the worker's JS fetched and injected the Arrow streams
+        stats = ok(
+            notebook, "import js\njs.bentoMagics.stats.fetchArrow, js.bentoMagics.stats.arrowBytes"
+        )
+        calls, nbytes = eval(stats)
+        assert calls == 4 and nbytes > 10_000_000, stats
 
 
 def test_sql_on_postgres_via_adbc(notebook):

@@ -1,0 +1,87 @@
+"""SQL into the browser: a 10^6-row DuckDB query as a DataFrame, Arrow vs JSON, in one run.
+
+    python benchmarks/sql.py [--rows 1000000] [--runs 2]
+
+One executor server (demo database) and one page with the worker kernel. Both paths go
+from the cell to a pandas DataFrame in the worker, timed on the page around the cell:
+- arrow: ``%%sql -o df`` (the JS middleware fetches the Arrow IPC stream and streams it into
+  wasm memory; pyarrow reads it in place);
+- json: the same query with ``format: "json"`` through the same JS fetch, then
+  ``pd.DataFrame(json.loads(body))`` in the worker — the usual way without Arrow.
+The best of ``--runs`` is reported for each. Last line:
+sql: rows=<n> arrow_s=<..> json_s=<..> ratio=<json/arrow>
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.helpers import BentoServer, PageKernel, chromium
+
+TIMED_JS = """
+const done = arguments[arguments.length - 1];
+const t0 = performance.now();
+window.kernel.execute(arguments[0]).then(
+  (r) => done({ok: r.reply.status === "ok", seconds: (performance.now() - t0) / 1000,
+               outputs: r.outputs}),
+  (err) => done({ok: false, message: err.message}));
+"""
+
+QUERY = "select * from orders limit {rows}"
+
+ARROW_CELL = "%%sql -o df_arrow\n" + QUERY
+
+JSON_CELL = """
+import json
+import pandas as pd
+from bento_wasm.datacells import session
+_data = session()
+_request = _data.executor.request("sql", "POST", {{"sql": "{query}", "format": "json"}})
+_answer = await _data.transport.fetch(_request)
+df_json = pd.DataFrame(json.loads(_answer.body))
+del _answer
+"""
+
+
+def timed(page: PageKernel, code: str) -> float:
+    result = page.driver.execute_async_script(TIMED_JS, code)
+    if not result.get("ok"):
+        raise RuntimeError(f"cell failed: {result}")
+    return float(result["seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    demo = Path(tempfile.mkdtemp(prefix="bento-bench-")) / "demo.duckdb"
+    query = QUERY.format(rows=args.rows)
+    with BentoServer(f"--BentoApp.demo_database={demo}") as server, chromium() as driver:
+        page = PageKernel(driver, server)
+        started = page.start()
+        if not started.get("ok"):
+            raise RuntimeError(f"kernel did not start: {started}")
+        page.run_ok("import pandas, pyarrow")
+        page.run_ok("%%sql\nselect 1")  # warm: the demo database exists, the middleware is ready
+        arrow, json_ = [], []
+        for run in range(args.runs):
+            arrow.append(timed(page, ARROW_CELL.format(rows=args.rows)))
+            page.run_ok("del df_arrow")
+            json_.append(timed(page, JSON_CELL.format(query=query)))
+            shape = page.text("df_json.shape")
+            page.run_ok("del df_json")
+            print(f"run {run + 1}: arrow {arrow[-1]:.2f} s, json {json_[-1]:.2f} s, {shape}")
+        rows = int(page.text("%%sql\n" + f"select count(*) as n from ({query})").split()[-1])
+    best_arrow, best_json = min(arrow), min(json_)
+    print(f"sql: rows={rows} arrow_s={best_arrow:.3f} json_s={best_json:.3f} "
+          f"ratio={best_json / best_arrow:.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
