@@ -186,7 +186,7 @@ async def graphql_magic(ctx: MagicContext, line: str, body: str) -> Any:
     rows = graphql_rows(answer, cell.path, cell.endpoint)
     import pandas as pd  # type: ignore[import-untyped]
 
-    data.admit(len(response.body), f"%%graphql result ({len(rows)} rows)")
+    data.admit(len(response.body), f"building the %%graphql DataFrame ({len(rows)} rows)")
     return _bind(ctx, cell.output, pd.DataFrame(rows), "%%graphql")
 
 
@@ -210,14 +210,14 @@ def googlesheet_magic(ctx: MagicContext, line: str, body: str = "") -> Any:
 
     import pandas as pd
 
-    data.admit(len(csv), f"%%googlesheet {cell.sheet_id}")
+    data.admit(len(csv), f"building the DataFrame of sheet {cell.sheet_id}")
     frame = pd.read_csv(io.BytesIO(csv))
     return _bind(ctx, cell.output, frame, "%%googlesheet")
 
 
 async def _fetch_source(data: DataSession, request: HttpRequest) -> HttpResponse:
     try:
-        return await data.transport.fetch(request)
+        return await data.transport.fetch(request, data.admit)
     except OSError as exc:
         raise _source_unreachable(request, exc) from exc
 

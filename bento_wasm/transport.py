@@ -24,8 +24,12 @@ __all__ = ["HttpTransport", "Transport", "spawn"]
 
 
 class Transport(Protocol):
-    async def fetch(self, request: HttpRequest) -> HttpResponse:
-        """Send one request; network failures raise OSError, HTTP errors are responses."""
+    async def fetch(
+        self, request: HttpRequest, admit: Callable[[int, str], None] | None = None
+    ) -> HttpResponse:
+        """Send one request; network failures raise OSError, HTTP errors are responses.
+
+        ``admit(nbytes, what)`` is asked before the body is copied into Python memory."""
         ...
 
     def fetch_now(self, request: HttpRequest) -> HttpResponse:
@@ -53,8 +57,14 @@ class HttpTransport:
     def __init__(self, environment: Environment | None = None) -> None:
         self.environment = environment or current()
 
-    async def fetch(self, request: HttpRequest) -> HttpResponse:
-        return self.fetch_now(request)
+    async def fetch(
+        self, request: HttpRequest, admit: Callable[[int, str], None] | None = None
+    ) -> HttpResponse:
+        # The seam's fetch returns the body already in Python memory: admitted right after.
+        response = self.fetch_now(request)
+        if admit is not None:
+            admit(len(response.body), f"the answer of {request.url}")
+        return response
 
     def fetch_now(self, request: HttpRequest) -> HttpResponse:
         return self.environment.fetch(

@@ -28,8 +28,13 @@ __all__ = ["WorkerTransport", "install"]
 class WorkerTransport:
     """Requests made by the worker's JavaScript (``globalThis.bentoMagics``)."""
 
-    async def fetch(self, request: HttpRequest) -> HttpResponse:
-        return _response(await self._call("fetch", request))
+    async def fetch(
+        self, request: HttpRequest, admit: Callable[[int, str], None] | None = None
+    ) -> HttpResponse:
+        answer = await self._call("fetch", request)
+        if admit is not None and answer.body is not None:  # before the copy into wasm memory
+            admit(int(answer.body.length), f"the answer of {request.url}")
+        return _response(answer)
 
     def fetch_now(self, request: HttpRequest) -> HttpResponse:
         # Line magics cannot await: a synchronous XHR from this worker (same credentials).
