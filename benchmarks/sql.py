@@ -15,6 +15,7 @@ sql: rows=<n> arrow_s=<..> json_s=<..> ratio=<json/arrow>
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -60,8 +61,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    demo = Path(tempfile.mkdtemp(prefix="bento-bench-")) / "demo.duckdb"
+    scratch = tempfile.mkdtemp(prefix="bento-bench-")
+    demo = Path(scratch) / "demo.duckdb"
     query = QUERY.format(rows=args.rows)
+    try:
+        run_benchmark(args, demo, query)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_benchmark(args: argparse.Namespace, demo: Path, query: str) -> None:
     with BentoServer(f"--BentoApp.demo_database={demo}") as server, chromium() as driver:
         page = PageKernel(driver, server)
         started = page.start()

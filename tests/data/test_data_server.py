@@ -2,7 +2,6 @@
 upload jobs, token auth and CORS limited to the page's origin."""
 
 import json
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,8 +22,8 @@ def pg():
 
 
 @pytest.fixture(scope="module")
-def server(pg):
-    demo = tempfile.mkdtemp(prefix="bento-demo-") + "/demo.duckdb"
+def server(pg, tmp_path_factory):
+    demo = tmp_path_factory.mktemp("bento-demo") / "demo.duckdb"
     with BentoServer(
         f"--BentoApp.demo_database={demo}",
         f"--BentoApp.connections=pg={pg}",

@@ -26,9 +26,9 @@ GRAPHQL_ORDERS = (
 
 
 @pytest.fixture(scope="module")
-def servers():
+def servers(tmp_path_factory):
     with postgres() as pg, sheets_server() as sheets:
-        demo = f"/tmp/bento-demo-{free_port()}.duckdb"
+        demo = tmp_path_factory.mktemp("bento-demo") / "demo.duckdb"
         server = BentoServer(
             f"--BentoApp.demo_database={demo}",
             f"--BentoApp.connections=pg={pg}",
