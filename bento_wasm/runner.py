@@ -22,6 +22,7 @@ import importlib
 import linecache
 import sys
 import traceback
+import types
 
 from .errors import TransferError
 from .values import Decoder, Encoder
@@ -66,7 +67,7 @@ class Runner:
                 reply = self._cell(header, encoder)
         except BaseException as exc:  # the user's error goes back as data
             return self._error(exc), []
-        return {"status": "ok", **reply}, encoder.buffers
+        return {"status": "ok", **reply}, encoder.materialized()
 
     def _bind(self, header: dict[str, Any], decoder: Decoder) -> None:
         for module, attribute, alias in header.get("imports") or []:
@@ -102,6 +103,8 @@ class Runner:
         kept: dict[str, str] = {}
         strict = bool(header.get("strict_outputs"))
         for name in header.get("outputs") or []:
+            if isinstance(self.namespace.get(name), types.ModuleType) and not strict:
+                continue  # imports in a remote cell stay remote, silently
             if name not in self.namespace:
                 if strict:
                     raise NameError(f"--out {name}: the cell did not bind {name!r}")

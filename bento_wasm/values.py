@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["Decoder", "Encoder", "pack", "unpack"]
+__all__ = ["Decoder", "Encoder", "IpcPart", "frame", "pack", "unpack"]
 
 MAGIC = b"BNTO"
 _HEAD = struct.Struct("<4sI")
@@ -36,18 +36,34 @@ Spec = dict[str, "Any"]
 
 
 def pack(header: dict[str, Any], buffers: Sequence[Any] = ()) -> bytearray:
-    """One envelope: magic, header length, JSON header (with buffer sizes), then buffers."""
-    views = [memoryview(b).cast("B") for b in buffers]
-    head = json.dumps({**header, "buffers": [v.nbytes for v in views]}).encode()
-    out = bytearray(_HEAD.size + len(head) + sum(v.nbytes for v in views))
-    _HEAD.pack_into(out, 0, MAGIC, len(head))
-    at = _HEAD.size
-    out[at : at + len(head)] = head
-    at += len(head)
-    for view in views:
-        out[at : at + view.nbytes] = view
-        at += view.nbytes
+    """One envelope: magic, header length, JSON header (with buffer sizes), then buffers.
+
+    An :class:`IpcPart` is written straight into the envelope: no intermediate copy.
+    """
+    prefix, parts = frame(header, buffers)
+    out = bytearray(len(prefix) + sum(_nbytes(p) for p in parts))
+    out[: len(prefix)] = prefix
+    at = len(prefix)
+    view = memoryview(out)
+    for part in parts:
+        size = _nbytes(part)
+        if isinstance(part, IpcPart):
+            part.write_into(view[at : at + size])
+        else:
+            view[at : at + size] = memoryview(part).cast("B")
+        at += size
     return out
+
+
+def frame(header: dict[str, Any], buffers: Sequence[Any] = ()) -> tuple[bytes, list[Any]]:
+    """The envelope's prefix (magic, length, header) and its buffers, for writing in parts."""
+    parts = list(buffers)
+    head = json.dumps({**header, "buffers": [_nbytes(p) for p in parts]}).encode()
+    return _HEAD.pack(MAGIC, len(head)) + head, parts
+
+
+def _nbytes(part: Any) -> int:
+    return part.nbytes if isinstance(part, IpcPart) else memoryview(part).nbytes
 
 
 def unpack(data: Any) -> tuple[dict[str, Any], list[memoryview]]:
@@ -92,8 +108,13 @@ class Encoder:
     """Encodes values into specs, collecting their buffers for one envelope."""
 
     def __init__(self) -> None:
+        #: buffer-likes and :class:`IpcPart` s, in the order the specs name them
         self.buffers: list[Any] = []
         self.nbytes = 0
+
+    def materialized(self) -> list[Any]:
+        """The buffers, each a real buffer (for transports that take frames)."""
+        return [b.materialize() if isinstance(b, IpcPart) else b for b in self.buffers]
 
     def encode(self, what: str, value: Any) -> Spec:
         """The spec of ``value``; ``what`` names it in errors ("argument `df`")."""
@@ -146,10 +167,10 @@ class Encoder:
                 name=what,
                 type_name=_type_name(value),
             ) from exc
-        buffer = to_ipc(table)
+        part = IpcPart(table)
         spec["buffer"] = len(self.buffers)
-        self.buffers.append(buffer)
-        self.nbytes += memoryview(buffer).nbytes
+        self.buffers.append(part)
+        self.nbytes += part.nbytes
         return spec
 
 
@@ -191,14 +212,40 @@ class Decoder:
         return frame
 
 
-def to_ipc(table: Any) -> Any:
-    """An Arrow table as an IPC stream (a pyarrow Buffer: no copy into ``bytes``)."""
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+class IpcPart:
+    """An Arrow table to be written as an IPC stream, sized first so it is written once.
 
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    ``write_into(view)`` writes it into memory the caller owns (an envelope);
+    ``materialize()`` gives a buffer of its own (ZMQ frames in the runner).
+    """
+
+    def __init__(self, table: Any) -> None:
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        self.table = table
+        mock = pa.MockOutputStream()
+        with pa.ipc.new_stream(mock, table.schema) as writer:
+            writer.write_table(table)
+        self.nbytes = int(mock.size())
+
+    def write_into(self, view: memoryview) -> None:
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        sink = pa.FixedSizeBufferWriter(pa.py_buffer(view))
+        with pa.ipc.new_stream(sink, self.table.schema) as writer:
+            writer.write_table(self.table)
+
+    def materialize(self) -> Any:
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        buffer = pa.allocate_buffer(self.nbytes)
+        self.write_into(memoryview(buffer))
+        return buffer
+
+
+def to_ipc(table: Any) -> Any:
+    """An Arrow table as an IPC stream in a buffer of exactly its size."""
+    return IpcPart(table).materialize()
 
 
 def read_ipc(data: Any) -> Any:

@@ -37,9 +37,9 @@ from traitlets.config import LoggingConfigurable
 
 import bento_wasm
 
-from ..errors import BentoError, ExecutorTimeout, PayloadTooLarge, SessionLost
+from ..errors import BentoError, ExecutorError, ExecutorTimeout, PayloadTooLarge, SessionLost
 from ..runner import COMM_TARGET
-from ..values import pack, unpack
+from ..values import frame, unpack
 
 __all__ = ["BentoExecutor", "handlers"]
 
@@ -94,7 +94,21 @@ class BentoExecutor(LoggingConfigurable):
         km = self.kernel_manager
         env = {**os.environ, "PYTHONPATH": _pythonpath()}
         kernel_id = await km.start_kernel(kernel_name=self.kernel_name, env=env)
-        kernel = km.get_kernel(kernel_id)
+        try:
+            session = await self._connect(session_id, kernel_id)
+        except Exception as exc:  # the one boundary: whatever the kernel host raised
+            with contextlib.suppress(Exception):
+                await km.shutdown_kernel(kernel_id, now=True)
+            raise ExecutorError(
+                f"the session kernel started but cannot be used: {exc}. Check the kernel host "
+                "(with --gateway-url: that the gateway is up and accepts this server's token).",
+                status=502,
+            ) from exc
+        self.log.info("bento session %s on kernel %s", session_id, kernel_id)
+        return session
+
+    async def _connect(self, session_id: str, kernel_id: str) -> Session:
+        kernel = self.kernel_manager.get_kernel(kernel_id)
         if hasattr(kernel, "stop_restarter"):
             kernel.stop_restarter()  # a dead kernel stays dead: we report it, then start anew
         client = kernel.client()
@@ -104,7 +118,6 @@ class BentoExecutor(LoggingConfigurable):
         binary = type(client).__name__ != "GatewayKernelClient"  # gateways carry JSON only
         session = Session(session_id, kernel_id, client, binary)
         await self._prepare(session)
-        self.log.info("bento session %s on kernel %s", session_id, kernel_id)
         return session
 
     async def _prepare(self, session: Session) -> None:
@@ -122,10 +135,28 @@ class BentoExecutor(LoggingConfigurable):
                 f"({content.get('ename')}: {content.get('evalue')}). Install bento-wasm in the "
                 "kernel's environment (on a gateway: on its hosts, or set PYTHONPATH there)."
             )
+        await self._iopub_connected(session)
         msg = client.session.msg(
             "comm_open", {"comm_id": session.comm_id, "target_name": COMM_TARGET, "data": {}}
         )
         client.shell_channel.send(msg)
+
+    async def _iopub_connected(self, session: Session) -> None:
+        """Wait until iopub delivers: a SUB socket misses what is published before it joins."""
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            msg_id = session.client.execute("", silent=True, store_history=False)
+            if asyncio.iscoroutine(msg_id):
+                msg_id = await msg_id
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until:
+                try:
+                    msg = await session.client.get_iopub_msg(timeout=0.2)
+                except (queue.Empty, TimeoutError):
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return
+        raise BentoError("the session kernel's output channel (iopub) never connected")
 
     async def _wait_shell_reply(self, session: Session, msg_id: str, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
@@ -291,14 +322,32 @@ class ExecuteHandler(_Handler):
                 status=413,
             )
             return self.write_bento_error(error, 413)
+        started = time.perf_counter()
         try:
             header, buffers = unpack(self.request.body)
             envelope, out = await self.executor.execute(session_id, header, buffers)
         except BentoError as exc:
             status = int(getattr(exc, "status", None) or 500)
             return self.write_bento_error(exc, status)
+        ran = time.perf_counter()
+        await self.write_envelope(envelope, out)
+        self.executor.log.debug(
+            "bento call in %s: %.1f MiB in, ran %.1f ms, answered in %.1f ms",
+            session_id, len(self.request.body) / 2**20, (ran - started) * 1000,
+            (time.perf_counter() - ran) * 1000,
+        )  # fmt: skip
+
+    async def write_envelope(self, header: dict[str, Any], buffers: list[Any]) -> None:
+        """Send the envelope in parts: the data buffers go out as they are, never joined."""
+        prefix, parts = frame(header, buffers)
+        views = [memoryview(p).cast("B") for p in parts]
         self.set_header("Content-Type", "application/octet-stream")
-        self.finish(bytes(pack(envelope, out)))
+        self.set_header("Content-Length", str(len(prefix) + sum(v.nbytes for v in views)))
+        self.write(prefix)
+        await self.flush()
+        for view in views:
+            await self.request.connection.write(view)  # type: ignore[union-attr,arg-type]
+        self.finish()
 
 
 class InterruptHandler(_Handler):
