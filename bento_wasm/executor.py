@@ -168,6 +168,8 @@ class Executor:
         self.transport = transport
         self.session = session
         self.timeout_s = timeout_s
+        #: admission control for data coming back (the kernel's ``admit``: the memory budget)
+        self.admit: Callable[[int, str], None] | None = None
 
     def __repr__(self) -> str:
         return f"Executor({self.transport.url!r}, session={self.session!r})"
@@ -210,20 +212,20 @@ class Executor:
         """Run a cell remotely; returns the reply (``values`` already decoded)."""
         header, buffers = self.cell_request(code, namespace, **options)
         reply, reply_buffers = self.send(header, buffers)
-        decoder = Decoder(reply_buffers)
+        decoder = Decoder(reply_buffers, self.admit)
         reply["values"] = {k: decoder.decode(v) for k, v in (reply.get("values") or {}).items()}
         return reply
 
     def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         header, buffers = self.call_request(function, args, kwargs)
         reply, reply_buffers = self.send(header, buffers)
-        return Decoder(reply_buffers).decode(reply["result"])
+        return Decoder(reply_buffers, self.admit).decode(reply["result"])
 
     async def call_async(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         header, buffers = self.call_request(function, args, kwargs)
         response = await self.transport.handle_async(self._execute_request(header, buffers))
         reply, reply_buffers = self._finish(response)
-        return Decoder(reply_buffers).decode(reply["result"])
+        return Decoder(reply_buffers, self.admit).decode(reply["result"])
 
     def send(self, header: dict[str, Any], buffers: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         return self._finish(self.transport.handle(self._execute_request(header, buffers)))

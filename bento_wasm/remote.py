@@ -253,7 +253,9 @@ def install(kernel: Kernel, options: dict[str, Any], memory: Any = None) -> Auto
     The memory headroom comes from ``offload.budget_mib`` if set, else from the memory
     monitor (``memory``: its budget minus what the heap holds now).
     """
-    from_options(options)
+    executor = from_options(options)
+    if executor is not None:
+        executor.admit = kernel.admit  # results are admitted before they are converted
     config = options.get("offload") or {}
     budget_mib = config.get("budget_mib")
     headroom: Callable[[], int | None] | None = None

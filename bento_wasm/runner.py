@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import importlib
 import linecache
-import sys
 import traceback
 import types
 
@@ -167,9 +166,7 @@ def install(target: str = COMM_TARGET) -> None:
             buffers = list(msg.get("buffers") or [])
             if not binary:
                 buffers = [base64.b64decode(b) for b in header.pop("b64", [])]
-            reply, out = runner.handle(header, buffers)
-            sys.stdout.flush()
-            sys.stderr.flush()
+            reply, out = runner.handle(header, buffers)  # ipykernel flushes stdout before idle
             if binary:
                 comm.send(reply, buffers=[memoryview(b) for b in out])
             else:

@@ -22,9 +22,22 @@ if TYPE_CHECKING:
 __all__ = ["dependency", "function_source", "parameter_names"]
 
 
+_cache: dict[Any, str] = {}
+
+
 def function_source(function: Any) -> str:
     """The dedented source of a function or class defined in a cell, minus ``@remote``."""
     function = getattr(function, "__wrapped__", function)
+    code = getattr(function, "__code__", None)  # one per definition: re-running a cell makes anew
+    if code is not None and code in _cache:
+        return _cache[code]
+    source = _source(function)
+    if code is not None:
+        _cache[code] = source
+    return source
+
+
+def _source(function: Any) -> str:
     name = getattr(function, "__name__", repr(function))
     try:
         source = textwrap.dedent(inspect.getsource(function))

@@ -24,7 +24,7 @@ from .errors import ArrowError, TransferError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 __all__ = ["Decoder", "Encoder", "IpcPart", "frame", "pack", "unpack"]
@@ -177,8 +177,12 @@ class Encoder:
 class Decoder:
     """Turns specs back into values, reading Arrow buffers in place where it can."""
 
-    def __init__(self, buffers: Sequence[Any]) -> None:
+    def __init__(
+        self, buffers: Sequence[Any], admit: Callable[[int, str], None] | None = None
+    ) -> None:
         self.buffers = buffers
+        #: the kernel's admission control, asked before a conversion allocates (memory budget)
+        self.admit = admit
 
     def decode(self, spec: Spec) -> Any:
         codec = spec.get("codec")
@@ -196,15 +200,17 @@ class Decoder:
         raise TransferError(f"unknown value codec {codec!r}; are both sides one release?")
 
     def _arrow(self, spec: Spec) -> Any:
-        table = read_ipc(self.buffers[int(spec["buffer"])])
+        data = self.buffers[int(spec["buffer"])]
         kind = spec.get("kind")
         if kind == "table":
-            return table
+            return read_ipc(data)
         if kind == "ndarray":
-            column = table.column(0)
+            column = read_ipc(data).column(0)
             array = column.to_numpy(zero_copy_only=False)
             return array.reshape(spec.get("shape") or [-1])
-        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        from . import arrow  # the project's one Arrow -> pandas path (dtypes, zero copy, checks)
+
+        frame, _report = arrow.read_ipc(data, admit=self.admit)
         if kind == "series":
             series = frame.iloc[:, 0]
             series.name = spec.get("name")
@@ -236,11 +242,9 @@ class IpcPart:
             writer.write_table(self.table)
 
     def materialize(self) -> Any:
-        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+        from . import arrow
 
-        buffer = pa.allocate_buffer(self.nbytes)
-        self.write_into(memoryview(buffer))
-        return buffer
+        return arrow.to_ipc(self.table)
 
 
 def to_ipc(table: Any) -> Any:
