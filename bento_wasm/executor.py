@@ -13,6 +13,7 @@ become :class:`~bento_wasm.errors.RemoteError` with the remote traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass, field
@@ -345,7 +346,9 @@ def collect(
     return header
 
 
-def _free_names(source: str, own: str) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _free_names(source: str, own: str) -> tuple[str, ...]:
+    """Names a definition reads from its globals (parsed once per source: calls repeat)."""
     from .offload import analyze
 
-    return [n for n in analyze(source).reads if n != own]
+    return tuple(n for n in analyze(source).reads if n != own)
