@@ -28,7 +28,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,6 +38,8 @@ import pyarrow.csv as pacsv
 
 from tests.helpers import BentoServer, DataServer, PageKernel, chromium
 
+CACHE = Path.home() / ".cache" / "bento-wasm" / "arrow-bench"
+DATA_VERSION = 1  # bump when the generated data changes
 WORDS = ["alpha", "beta", "gamma", "delta-epsilon", "zeta", "eta theta iota", "kappa", "λ-mu"]
 
 MEASURE_JS = """
@@ -143,11 +144,14 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bento-arrow-bench-"))
-    datasets = {"numeric": numeric_table(args.mib), "mixed": mixed_table(args.mib)}
-    for name, table in datasets.items():
-        write_files(folder, name, table)
-    payloads = {path.name: path.read_bytes() for path in folder.iterdir()}
+    folder = CACHE / f"{args.mib}mib-v{DATA_VERSION}"
+    datasets = ("numeric", "mixed")
+    if not (folder / "done").exists():  # writing the JSON takes minutes: keep the files
+        folder.mkdir(parents=True, exist_ok=True)
+        write_files(folder, "numeric", numeric_table(args.mib))
+        write_files(folder, "mixed", mixed_table(args.mib))
+        (folder / "done").write_text("")
+    payloads = {path.name: path.read_bytes() for path in folder.iterdir() if path.name != "done"}
     figures: dict[str, dict[str, float]] = {}
     with BentoServer() as server, DataServer(payloads) as data, chromium() as driver:
         page = PageKernel(driver, server)

@@ -4,6 +4,8 @@
 //   await kernel.start();
 //   const { reply, outputs } = await kernel.execute("1 + 1");
 //   kernel.interrupt(); await kernel.restart();
+//   await kernel.injectArrow("df", arrayBuffer); const ipc = await kernel.exportArrow("df");
+//   (Arrow injection: worker_js/kernel_arrow.js; fetchArrow, injectBytes too)
 // Events are named after protocol messages: status {state, detail, elapsed_s} and
 // fatal {message, phase, hint}, memory (after each cell: snapshot, delta_bytes, budget_bytes,
 // used_fraction; kernel.memory holds the latest); plus output, for every output message of any cell.

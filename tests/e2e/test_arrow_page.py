@@ -248,3 +248,15 @@ def test_raw_bytes_inject_as_a_memoryview(page):
     result = transfer(page, "injectBytes", "raw", b"a,b\n1,2\n")
     assert result["ok"] and result["report"]["format"] == "bytes"
     assert page.text("type(raw).__name__, bytes(raw)") == "('memoryview', b'a,b\\n1,2\\n')"
+
+
+def test_the_memory_budget_refuses_an_injection_before_the_copy(page):
+    page.run_ok("target = 'before'")
+    page.run_ok("%memory --budget 1MB")
+    try:
+        result = transfer(page, "injectArrow", "target", GOOD)
+    finally:
+        page.run_ok("%memory --budget 75%")
+    assert result["ok"] is False and result["ename"] == "MemoryBudgetExceeded", result
+    assert "target" in result["message"]
+    assert page.text("target") == "'before'"

@@ -9,6 +9,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bento_wasm import arrow
 from bento_wasm.errors import ArrowError, MemoryBudgetExceeded
@@ -196,3 +198,25 @@ def test_landing_growth_is_admitted_and_a_move_is_counted():
     assert landing.capacity >= 1 << 20 and landing.view()[:4] == b"abcd"
     assert len(landing.view()) == landing.capacity  # pyarrow exports a resized buffer short
     assert landing.peak_bytes == (1 << 20) + 4 and landing.bytes_copied == 4
+
+
+NULLABLE_INTS = st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=40)
+TEXTS = st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ints=NULLABLE_INTS, texts=TEXTS, chunk=st.integers(1, 8))
+def test_round_trips_are_exact_for_any_ints_and_strings(ints, texts, chunk):
+    rows = min(len(ints), len(texts))
+    table = pa.table(
+        {
+            "i": pa.array(ints[:rows], pa.int64()),
+            "s": pa.array(texts[:rows], pa.large_string()),
+            "u": pa.array([None if v is None else v % 2**16 for v in ints[:rows]], pa.uint16()),
+        }
+    )
+    frame, report = arrow.read_ipc(ipc(table, max_chunksize=chunk))
+    assert report.rows == rows
+    back = pa.ipc.open_stream(arrow.to_ipc(frame)).read_all()
+    assert back.schema.remove_metadata() == table.schema
+    assert back.to_pylist() == table.to_pylist()

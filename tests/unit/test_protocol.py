@@ -49,7 +49,7 @@ def test_js_side_reads_the_same_spec_and_spells_no_type():
     spec = protocol.spec()
     served = json.loads((ROOT / "bento_wasm" / "protocol.json").read_text())
     assert spec == served
-    for source in ("worker.js", "kernel.js"):
+    for source in ("worker.js", "kernel.js", "arrow.js", "kernel_arrow.js"):
         text = (ROOT / "worker_js" / source).read_text()
         for kind in spec["messages"]:
             assert f'"{kind}"' not in text and f"'{kind}'" not in text, (source, kind)
