@@ -87,7 +87,7 @@ class Landing:
     """
 
     def __init__(self, capacity: int) -> None:
-        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
         self.buffer: Any = pa.allocate_buffer(max(capacity, 1))
         self.size = 0
@@ -106,7 +106,7 @@ class Landing:
 
     def grow(self, capacity: int, admit: Admit, what: str) -> None:
         """Make room for ``capacity`` bytes: a new buffer, the kept bytes copied (counted)."""
-        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
         if capacity <= self.capacity:
             return
@@ -199,7 +199,7 @@ def to_ipc(obj: Any, *, schema: Any = None) -> Any:
     Returns a pyarrow Buffer (bytes-like) allocated once at the exact size. ``schema``
     casts to a given Arrow schema (e.g. to restore dictionary index widths).
     """
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     table = _as_table(obj, schema)
     try:
@@ -221,7 +221,7 @@ def check_name(name: str) -> None:
 
 
 def _as_buffer(data: Any) -> tuple[Any, InjectionReport]:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     report = InjectionReport()
     if isinstance(data, Landing):
@@ -243,7 +243,7 @@ def _as_buffer(data: Any) -> tuple[Any, InjectionReport]:
 
 
 def _read_table(buffer: Any) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     if buffer.size == 0:
         raise ArrowError(
@@ -281,14 +281,14 @@ def _raw(data: Any) -> tuple[memoryview, InjectionReport]:
 
 
 def _as_table(obj: Any, schema: Any) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     try:
         if isinstance(obj, pa.RecordBatch):
             obj = pa.Table.from_batches([obj])
         if isinstance(obj, pa.Table):
             return obj.cast(schema) if schema is not None else obj
-        import pandas as pd  # type: ignore[import-untyped]
+        import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
         if isinstance(obj, pd.DataFrame):
             return pa.Table.from_pandas(obj, schema=schema, preserve_index=None)
@@ -304,7 +304,7 @@ def _as_table(obj: Any, schema: Any) -> Any:
 
 
 def _write_stream(sink: Any, table: Any) -> None:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

@@ -66,7 +66,7 @@ class Plan:
 
 
 def plan(table: Any) -> Plan:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     result = Plan()
     entries, columns_meta = _pandas_metadata(table.schema)
@@ -99,7 +99,7 @@ def plan(table: Any) -> Plan:
 
 def to_pandas(table: Any, plan: Plan) -> Any:
     """Convert with the plan; the table is consumed (``self_destruct``)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     table = _prepared(table, plan)
     schema = table.schema  # self_destruct empties the table, even when it fails
@@ -126,8 +126,8 @@ def count_views(frame: Any, buffer: Any) -> int:
 
 def _arrow_backed(kind: Any) -> Any:
     """The types_mapper: Arrow types kept as Arrow memory in pandas (``pd.ArrowDtype``)."""
-    import pandas as pd  # type: ignore[import-untyped]
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     t = pa.types
     if (
@@ -147,7 +147,7 @@ def _arrow_backed(kind: Any) -> Any:
 
 
 def _in_numpy(kind: Any) -> bool:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     t = pa.types
     return bool(
@@ -160,8 +160,8 @@ def _in_numpy(kind: Any) -> bool:
 
 
 def _prepared(table: Any, plan: Plan) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
     if not (plan.combine or plan.fill_nat or plan.metadata):
         return table
@@ -217,7 +217,7 @@ def _entry(name: str, dtype: str) -> dict[str, Any]:
 
 
 def _culprit(schema: Any) -> str:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     suspects = [
         f"column {f.name!r} of type {f.type}"
