@@ -154,6 +154,8 @@ def read_ipc(data: Any, *, admit: Admit | None = None) -> tuple[Any, InjectionRe
     frame = frames.to_pandas(table, plan)
     del table
     report.zero_copy_columns = frames.count_views(frame, buffer)
+    if isinstance(data, Landing):  # our own memory: zero-copy columns may be written to
+        frames.make_writable(frame, data.view()[: data.size], buffer.address)
     report.peak_extra_bytes += plan.copy_bytes
     report.seconds = time.perf_counter() - started
     return frame, report

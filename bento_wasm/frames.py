@@ -32,7 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Plan", "count_views", "plan", "to_pandas"]
+__all__ = ["Plan", "count_views", "make_writable", "plan", "to_pandas"]
 
 _NULLABLE = {
     "int8": "Int8",
@@ -121,6 +121,35 @@ def count_views(frame: Any, buffer: Any) -> int:
         spans = _spans(frame.iloc[:, position].array)
         if spans and all(low <= start and start + size <= high for start, size in spans):
             count += 1
+    return count
+
+
+def make_writable(frame: Any, memory: memoryview, address: int) -> int:
+    """Swap the frame's read-only numpy views of ``memory`` for writable views of it.
+
+    pyarrow hands numpy read-only views, so ``df.loc[0, "x"] = 1`` would fail on a zero-copy
+    column. The landing buffer is this frame's alone (the table was consumed), so the same
+    bytes are re-viewed through the landing's writable memoryview: still no copy. Uses
+    pandas 2.x block internals; with other layouts the columns stay as they were (read-only).
+    """
+    import numpy as np
+
+    end = address + memory.nbytes
+    count = 0
+    for block in getattr(getattr(frame, "_mgr", None), "blocks", ()):
+        values = block.values
+        data = getattr(values, "_ndarray", values)
+        if not isinstance(data, np.ndarray) or data.flags.writeable or data.dtype == object:
+            continue
+        start = int(data.__array_interface__["data"][0])
+        if not (address <= start and start + data.nbytes <= end and data.flags.c_contiguous):
+            continue
+        view = np.frombuffer(memory, data.dtype, data.size, start - address).reshape(data.shape)
+        try:
+            block.values = view if values is data else values._from_backing_data(view)
+        except AttributeError:  # another pandas layout: leave the column read-only
+            continue
+        count += 1
     return count
 
 

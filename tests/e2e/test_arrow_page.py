@@ -45,6 +45,9 @@ def test_arraybuffer_becomes_a_dataframe_with_a_report(page):
     assert report["peak_extra_bytes"] >= len(data) and report["seconds"] > 0
     text = page.text("str(numbers.dtypes.to_dict()), int(numbers.x.sum()), float(numbers.y.max())")
     assert text == "(\"{'x': dtype('int64'), 'y': dtype('float64')}\", 499500, 499.5)"
+    # The zero-copy columns are writable views (pyarrow alone hands out read-only ones).
+    page.run_ok("numbers.loc[0, 'x'] = 7\nnumbers['y'] *= 2\nnumbers.iloc[1, 1] = -1.0")
+    assert page.text("int(numbers.x[0]), numbers.y.tolist()[:3]") == "(7, [0.0, -1.0, 2.0])"
 
 
 GOOD = ipc(pa.table({"n": pa.array(range(100), pa.int64()), "s": [str(i) for i in range(100)]}))

@@ -220,3 +220,23 @@ def test_round_trips_are_exact_for_any_ints_and_strings(ints, texts, chunk):
     back = pa.ipc.open_stream(arrow.to_ipc(frame)).read_all()
     assert back.schema.remove_metadata() == table.schema
     assert back.to_pylist() == table.to_pylist()
+
+
+def test_zero_copy_columns_of_landed_bytes_can_be_written_in_place():
+    table = pa.table(
+        {
+            "f": pa.array([0.5, 1.5, 2.5]),
+            "ts": pa.array([1, 2, 3], pa.timestamp("ms", tz="UTC")),
+            "s": ["a", "b", "c"],
+        }
+    )
+    landing = arrow.Landing.reserve(len(ipc(table)), lambda n, w: None, "test")
+    landing.fill_from(Source(ipc(table), []))
+    frame, report = arrow.read_ipc(landing)
+    assert report.zero_copy_columns == 3  # pyarrow's views are read-only; ours are not
+    frame.loc[0, "f"] = 42.0
+    frame["f"] *= 2
+    frame.loc[1, "ts"] = pd.Timestamp("2024-01-01", tz="UTC")
+    frame.loc[2, "s"] = "z"
+    assert frame.f.tolist() == [84.0, 3.0, 5.0] and frame.s.tolist() == ["a", "b", "z"]
+    assert frame.ts[1] == pd.Timestamp("2024-01-01", tz="UTC")
