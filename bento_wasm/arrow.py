@@ -171,20 +171,19 @@ def bind(
 ) -> InjectionReport:
     """Read ``data`` and bind the result to ``name`` in ``namespace``, or change nothing.
 
-    ``data``: bytes-like (already in Python memory), a filled :class:`Landing` (already
-    admitted), or a ``ByteSource`` (JS bytes), which is admitted and then copied once.
+    ``data``: bytes-like (already in Python memory: read in place), a filled
+    :class:`Landing` (already admitted), or a ``ByteSource`` (JS bytes), which is admitted
+    and then copied once. The conversion's planned copies are admitted in every case.
     ``format`` "arrow" binds a DataFrame, "bytes" the landed bytes as a memoryview.
     """
     started = time.perf_counter()
     check_name(name)
     if format not in FORMATS:
         raise ArrowError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    if hasattr(data, "copy_into"):
+    if hasattr(data, "copy_into"):  # bytes already in Python memory are not admitted again
         landing = Landing.reserve(data.nbytes, admit, f"{_mib(data.nbytes)} for {name!r}")
         landing.fill_from(data)
         data = landing
-    elif not isinstance(data, Landing):
-        admit(_nbytes(data), f"{_mib(_nbytes(data))} of Arrow data for {name!r}")
     if format == "bytes":
         value, report = _raw(data)
     else:
@@ -310,13 +309,6 @@ def _write_stream(sink: Any, table: Any) -> None:
 
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-
-
-def _nbytes(data: Any) -> int:
-    try:
-        return int(memoryview(data).nbytes)
-    except TypeError:
-        return int(getattr(data, "size", 0))
 
 
 def _mib(nbytes: int) -> str:

@@ -14,6 +14,7 @@ def selenium_arrow(selenium):
     return selenium
 
 
+@pytest.mark.driver_timeout(120)  # loading pandas + pyarrow takes 10-30 s on a busy machine
 @run_in_pyodide(packages=["pandas", "pyarrow"])
 def test_js_bytes_are_admitted_then_copied_once_into_aligned_wasm_memory(selenium_arrow):
     import numpy as np

@@ -115,6 +115,16 @@ def test_bad_input_is_an_arrow_error_and_leaves_the_name(case):
     assert namespace == {"df": "before"}
 
 
+def test_bytes_in_python_memory_are_read_in_place_and_only_conversions_admitted():
+    log, namespace = [], {}
+    report = arrow.bind(namespace, "df", GOOD, admit=admit_into(log))
+    assert report.bytes_copied == 0 and report.bytes_received == len(GOOD)
+    assert log == []  # int64 and strings are views: nothing to convert, nothing to admit
+    table = pa.table({"b": [True, False] * 50})
+    arrow.bind(namespace, "flags", ipc(table), admit=admit_into(log))
+    assert log == [("admit", 100)]  # booleans are unpacked from bits: one byte a row
+
+
 @pytest.mark.parametrize("name", ["1x", "a-b", "class", "", "x y"])
 def test_a_bad_name_is_refused_before_anything_is_admitted(name):
     log = []
