@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import BentoServer, PageKernel, chromium
+from tests.helpers import BentoServer, PageKernel, chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -231,5 +231,10 @@ def test_a_cell_that_hits_the_real_ceiling_leaves_a_usable_kernel(page):
     assert page.text("print(keep, 'too_much' in globals())").strip() == "still here False"
     page.run_ok("del blocks\nagain = bytearray(512 * 2**20)\ndel again")
     assert page.text("6 * 7") == "42"
-    assert page.driver.execute_script("return window.kernel.state") == "idle"
+    # the reply can arrive a moment before the worker's idle status
+    wait_for(
+        lambda: page.driver.execute_script("return window.kernel.state") == "idle",
+        10,
+        "the kernel to be idle",
+    )
     assert events(page, "fatal") == []

@@ -94,13 +94,14 @@ def test_payload_too_large_is_refused_clearly(server):
 
 
 def test_call_timeout_interrupts_the_remote_kernel(server):
+    patient = client(server, "slow")  # starts the session's kernel, which may take > 1 s
+    cell(patient, "state = 'kept'")
     executor = client(server, "slow", timeout_s=1.0)
-    cell(executor, "state = 'kept'")
     started = time.monotonic()
     with pytest.raises(ExecutorTimeout, match="longer than 1 s"):
         cell(executor, "import time\ntime.sleep(30)")
     assert time.monotonic() - started < 10
-    reply = cell(executor, "state", outputs=["state"])
+    reply = cell(patient, "state", outputs=["state"])
     assert reply["values"]["state"] == "kept"
 
 
