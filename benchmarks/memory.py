@@ -102,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     rounds = max(2, args.cells // len(CELLS) + 1)
     with BentoServer() as server, chromium() as driver:
-        driver.get(server.url + "/bento/")
+        driver.get(server.url + "/bento/?kernel=none")
         times = driver.execute_async_script(RUN_JS, SETUP, CELLS, rounds)
         if "error" in times:
             raise SystemExit(f"benchmark failed: {times['error']}")

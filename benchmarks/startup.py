@@ -64,7 +64,7 @@ def main() -> None:
     bento: list[float] = []
     pandas_ready: list[float] = []
     with BentoServer() as server, chromium() as driver:
-        driver.get(server.url + "/bento/")
+        driver.get(server.url + "/bento/?kernel=none")
         index_url = server.config()["indexURL"]
         for run in range(args.runs + 1):
             b = driver.execute_async_script(BARE_JS, index_url)

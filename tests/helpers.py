@@ -80,9 +80,12 @@ def chromium() -> Iterator[Any]:
 class BentoServer:
     """``python -m bento_wasm.server`` on a free loopback port, stopped on exit."""
 
-    def __init__(self, *extra: str, token: str = "bento-test-token") -> None:
+    def __init__(
+        self, *extra: str, token: str = "bento-test-token", root_dir: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.token = token
+        self.root_dir = root_dir or Path(tempfile.mkdtemp(prefix="bento-root-"))
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
@@ -93,7 +96,7 @@ class BentoServer:
             sys.executable, "-m", "bento_wasm.server",
             f"--port={self.port}", "--ip=127.0.0.1", "--ServerApp.allow_root=True",
             "--ServerApp.open_browser=False", f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={tempfile.mkdtemp(prefix='bento-root-')}",
+            f"--ServerApp.root_dir={self.root_dir}",
             *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -173,7 +176,8 @@ class PageKernel:
 
     def start(self, **options: Any) -> dict[str, Any]:
         """Open the page and start a kernel; ``options`` override the server's kernel config."""
-        self.driver.get(f"{self.server.url}/bento/?token={self.server.token}")
+        # ?kernel=none: the page starts no kernel of its own; the test starts one.
+        self.driver.get(f"{self.server.url}/bento/?token={self.server.token}&kernel=none")
         result: dict[str, Any] = self.driver.execute_async_script(
             START_KERNEL_JS, self.server.url, options
         )
@@ -315,3 +319,120 @@ class DataServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class NotebookPage:
+    """The notebook page (/bento/) driven like a person would: buttons, the kernel menu, Save.
+
+    Reads state through ``window.bento`` (the page object) and the DOM.
+    """
+
+    def __init__(self, driver: Any, server: BentoServer) -> None:
+        self.driver = driver
+        self.server = server
+
+    def url(self, kernel: str = "serverless", path: str | None = None, base: str = "") -> str:
+        query = f"token={self.server.token}&kernel={kernel}"
+        if path:
+            query += f"&path={path}"
+        return f"{base or self.server.url}/bento/?{query}"
+
+    def open(self, kernel: str = "serverless", path: str | None = None, base: str = "") -> None:
+        """Load the page; wait until the notebook is loaded and the kernel is idle."""
+        # Leaving a page with unsaved changes would ask "leave site?": the test says yes.
+        self.driver.execute_script("if (window.bento) window.bento.notebook.dirty = false")
+        self.driver.get(self.url(kernel, path, base))
+        wait_for(lambda: self.driver.execute_script("return window.bento && window.bento.ready"),
+                 30, "the notebook page", self.problems)  # fmt: skip
+        if kernel != "none":
+            self.wait_state("idle", 90)
+
+    def problems(self) -> str:
+        banner = self.driver.execute_script("return document.getElementById('banner').textContent")
+        logs = [e["message"] for e in self.driver.get_log("browser")]
+        return f"banner: {banner}\nconsole: {logs[-10:]}\nserver: {self.server.tail()[-1500:]}"
+
+    def state(self) -> str:
+        return str(
+            self.driver.execute_script(
+                "return document.getElementById('kernel-status').dataset.state"
+            )
+        )
+
+    def wait_state(self, state: str, timeout_s: float = 60) -> None:
+        wait_for(lambda: self.state() == state, timeout_s, f"kernel state {state}", self.problems)
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every cell: type, source, prompt, nbformat outputs, rendered text, bento metadata."""
+        return list(
+            self.driver.execute_script(
+                """return window.bento.notebook.cells.map((c) => ({
+                  type: c.type, source: c.source, prompt: c.prompt.textContent,
+                  outputs: c.outputs.outputs, text: c.node.querySelector('.outputs').innerText,
+                  html: c.node.querySelector('.outputs').innerHTML,
+                  badges: c.badges.innerText, bento: c.metadata.bento || {},
+                  running: c.node.classList.contains('running')}))"""
+            )
+        )
+
+    def busy(self) -> bool:
+        return bool(
+            self.driver.execute_script(
+                "return document.querySelectorAll('.cell.running, .cell.queued').length > 0"
+            )
+        )
+
+    def wait_done(self, timeout_s: float = 90) -> None:
+        wait_for(lambda: not self.busy(), timeout_s, "the running cells", self.problems)
+
+    def click(self, element_id: str) -> None:
+        self.driver.find_element("id", element_id).click()
+
+    def run_cell(self, index: int, timeout_s: float = 90) -> dict[str, Any]:
+        """Click the cell's run button and wait for it (and anything queued) to finish."""
+        buttons = self.driver.find_elements("css selector", ".cell .cell-gutter .run")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", buttons[index])
+        buttons[index].click()
+        self.wait_done(timeout_s)
+        return self.cells()[index]
+
+    def add_cell(self, source: str) -> int:
+        """Append a code cell with ``source``; returns its index."""
+        return int(
+            self.driver.execute_script(
+                "const nb = window.bento.notebook;"
+                "const cell = nb.insertCell(null, {cell_type: 'code', source: arguments[0]});"
+                "return nb.cells.indexOf(cell);",
+                source,
+            )
+        )
+
+    def queue(self, *indexes: int) -> None:
+        """Queue cells to run (as clicking their run buttons quickly would), without waiting."""
+        self.driver.execute_script(
+            "const nb = window.bento.notebook;"
+            "for (const i of arguments[0]) nb.runCell(nb.cells[i]);",
+            list(indexes),
+        )
+
+    def wait_running(self, index: int, timeout_s: float = 20) -> None:
+        wait_for(lambda: self.cells()[index]["running"], timeout_s, f"cell {index} running")
+
+    def choose_kernel(self, kind: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.driver.find_element("id", "kernel-select")).select_by_value(kind)
+        if kind != "none":
+            wait_for(lambda: self.driver.execute_script(
+                "return window.bento.kernel && window.bento.kind === arguments[0]", kind),
+                10, f"the {kind} kernel")  # fmt: skip
+            self.wait_state("idle", 90)
+
+    def banner(self) -> str:
+        return str(self.driver.execute_script("return document.getElementById('banner').innerText"))
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        self.driver.save_screenshot(str(path))
+        return path

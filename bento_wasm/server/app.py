@@ -49,6 +49,14 @@ class BentoApp(ExtensionApp):
         help="packages loaded in the background after boot",
     ).tag(config=True)
     boot_timeout_ms = Int(60000, help="how long the worker may take to boot").tag(config=True)
+    notebook = Unicode(
+        "notebooks/demo.ipynb", help="the notebook the page opens when its URL names none"
+    ).tag(config=True)
+    server_kernel_setup = List(
+        Unicode(),
+        default_value=[],
+        help="code the page runs in a server kernel after each (re)start, e.g. %load_ext",
+    ).tag(config=True)
     connections = Dict(
         Unicode(),
         default_value={},
@@ -100,6 +108,8 @@ class BentoApp(ExtensionApp):
             "executor": {"url": self.serverapp.base_url},
             "sheets": {"exportBase": self.sheets_export_base},
             "graphql": {"endpoint": self.graphql_endpoint},
+            "notebook": self.notebook,
+            "serverKernel": {"name": "python3", "setup": list(self.server_kernel_setup)},
         }
 
     def initialize_handlers(self) -> None:

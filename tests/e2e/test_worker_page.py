@@ -192,7 +192,7 @@ def test_wrong_wasm_mime_is_a_clear_error_not_a_hang(browser, misconfigured_host
 
 
 def test_missing_wheel_is_named(browser, server):
-    browser.get(server.url + "/bento/")
+    browser.get(server.url + "/bento/?kernel=none")
     config = server.config()
     config["wheelURL"] = config["wheelURL"].replace("bento_wasm-", "bento_wasm-9.9.9-missing-")
     result = browser.execute_async_script(
@@ -209,7 +209,7 @@ def test_missing_wheel_is_named(browser, server):
 
 
 def test_missing_worker_script_is_reported(browser, server):
-    browser.get(server.url + "/bento/")
+    browser.get(server.url + "/bento/?kernel=none")
     config = {k: server.url + v for k, v in server.config().items() if k.endswith("URL")}
     config["workerURL"] = server.url + "/bento/static/worker/no-such-worker.js"
     result = browser.execute_async_script(

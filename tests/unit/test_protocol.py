@@ -49,8 +49,13 @@ def test_js_side_reads_the_same_spec_and_spells_no_type():
     spec = protocol.spec()
     served = json.loads((ROOT / "bento_wasm" / "protocol.json").read_text())
     assert spec == served
-    for source in ("worker.js", "kernel.js", "arrow.js", "kernel_arrow.js"):
-        text = (ROOT / "worker_js" / source).read_text()
+    page_sources = sorted((ROOT / "worker_js" / "src").glob("*.js"))
+    assert page_sources, "the notebook page's sources are missing"
+    workers = [
+        ROOT / "worker_js" / n for n in ("worker.js", "kernel.js", "arrow.js", "kernel_arrow.js")
+    ]
+    for path in [*workers, *page_sources]:
+        source, text = path.name, path.read_text()
         for kind in spec["messages"]:
             assert f'"{kind}"' not in text and f"'{kind}'" not in text, (source, kind)
 

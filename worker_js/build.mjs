@@ -1,0 +1,25 @@
+// Bundle the notebook page: src/page.js -> dist/ (git-ignored, served at /bento/static/worker/dist/).
+// `npm run build` (./dev runs it); `node build.mjs --watch` rebuilds on change.
+import * as esbuild from "esbuild";
+
+const options = {
+  entryPoints: { page: "src/page.js" },
+  bundle: true,
+  splitting: true, // the server kernel (@jupyterlab/services) loads only when chosen
+  format: "esm",
+  target: "chrome120",
+  outdir: "dist",
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "linked",
+  logLevel: "warning",
+  define: { "process.env.NODE_ENV": '"production"' },
+  loader: { ".css": "css" },
+};
+
+if (process.argv.includes("--watch")) {
+  const context = await esbuild.context(options);
+  await context.watch();
+} else {
+  await esbuild.build(options);
+}

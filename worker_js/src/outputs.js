@@ -1,0 +1,156 @@
+// Render nbformat outputs into DOM elements. HTML and Markdown are sanitised with DOMPurify
+// (a notebook file is untrusted input); tracebacks lose their ANSI colour codes.
+import DOMPurify from "dompurify";
+import { marked } from "marked";
+
+// Richest first, as Jupyter front ends choose.
+const MIME_ORDER = [
+  "text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown",
+  "application/json", "text/latex", "text/plain",
+];
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+export function stripAnsi(text) {
+  return text.replace(ANSI, "");
+}
+
+/** Apply carriage returns the way a terminal shows them: "\r" rewinds the current line. */
+export function applyCarriageReturns(text) {
+  if (!text.includes("\r")) return text;
+  return text.split("\n").map((line) => {
+    const parts = line.split("\r");
+    let shown = "";
+    for (const part of parts) shown = part + shown.slice(part.length);
+    return shown;
+  }).join("\n");
+}
+
+export function sanitizeHTML(html) {
+  return DOMPurify.sanitize(html, { ADD_ATTR: ["target"] });
+}
+
+export function renderMarkdown(text) {
+  return sanitizeHTML(marked.parse(text, { gfm: true }));
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderData(data) {
+  const mime = MIME_ORDER.find((m) => m in data) || Object.keys(data)[0];
+  const value = data[mime];
+  const box = el("div", "out-data");
+  box.dataset.mime = mime || "";
+  switch (mime) {
+    case "text/html":
+      box.innerHTML = sanitizeHTML(value);
+      break;
+    case "image/svg+xml":
+      box.innerHTML = DOMPurify.sanitize(value, { USE_PROFILES: { svg: true } });
+      break;
+    case "image/png":
+    case "image/jpeg": {
+      const img = el("img");
+      img.src = `data:${mime};base64,${String(value).replace(/\s/g, "")}`;
+      img.alt = data["text/plain"] || "image output";
+      box.append(img);
+      break;
+    }
+    case "text/markdown":
+      box.classList.add("markdown");
+      box.innerHTML = renderMarkdown(value);
+      break;
+    case "application/json":
+      box.append(el("pre", "", JSON.stringify(value, null, 2)));
+      break;
+    default:
+      box.append(el("pre", "", stripAnsi(String(value ?? ""))));
+  }
+  return box;
+}
+
+/** One nbformat output as an element. `P` names the output types (they equal protocol types). */
+export function renderOutput(P, output) {
+  const T = P.types;
+  const wrap = el("div", `output out-${output.output_type}`);
+  switch (output.output_type) {
+    case T.stream:
+      wrap.classList.add(`out-${output.name}`);
+      wrap.append(el("pre", "", applyCarriageReturns(stripAnsi(output.text))));
+      break;
+    case T.error:
+      wrap.append(el("pre", "", stripAnsi((output.traceback || []).join("\n")) ||
+        `${output.ename}: ${output.evalue}`));
+      break;
+    case T.execute_result:
+    case T.display_data:
+      wrap.append(renderData(output.data || {}));
+      break;
+    default:
+      wrap.append(el("pre", "", JSON.stringify(output)));
+  }
+  return wrap;
+}
+
+/**
+ * Outputs of one cell, kept as nbformat outputs and shown in `container`.
+ * Consecutive stream outputs of the same stream merge, as in Jupyter.
+ */
+export class OutputArea {
+  constructor(P, container) {
+    this.P = P;
+    this.container = container;
+    this.outputs = [];
+    this.nodes = [];
+  }
+
+  clear() {
+    this.outputs = [];
+    this.nodes = [];
+    this.container.replaceChildren();
+  }
+
+  set(outputs) {
+    this.clear();
+    for (const output of outputs) this.add(output);
+  }
+
+  add(output) {
+    const last = this.outputs[this.outputs.length - 1];
+    if (last && output.output_type === this.P.types.stream && last.output_type === output.output_type &&
+        last.name === output.name) {
+      last.text += output.text;
+      this.replace(this.outputs.length - 1, last);
+      return;
+    }
+    const node = renderOutput(this.P, output);
+    this.outputs.push(output);
+    this.nodes.push(node);
+    this.container.append(node);
+  }
+
+  replace(index, output) {
+    const node = renderOutput(this.P, output);
+    this.outputs[index] = output;
+    this.nodes[index].replaceWith(node);
+    this.nodes[index] = node;
+  }
+
+  /** Replace every output that carries display_id; returns how many were updated. */
+  updateDisplay(displayId, data, metadata) {
+    let updated = 0;
+    this.outputs.forEach((output, index) => {
+      if (output.transient?.display_id === displayId) {
+        this.replace(index, { ...output, data, metadata: metadata || {} });
+        updated += 1;
+      }
+    });
+    return updated;
+  }
+}

@@ -1,0 +1,180 @@
+// ServerKernel: an ipykernel on the Jupyter Server that serves the page, spoken to with the
+// Jupyter kernel protocol through @jupyterlab/services, behind BentoKernel's interface:
+// start/execute/interrupt/restart/shutdown, events status/output/fatal, and the same message
+// shapes (worker protocol, built and checked with `P.make`). The page cannot tell them apart.
+import { KernelManager, KernelMessage, ServerConnection } from "@jupyterlab/services";
+
+const STATE_MAP = {
+  unknown: "starting", starting: "starting", restarting: "starting", autorestarting: "starting",
+  idle: "idle", busy: "busy", dead: "dead", terminating: "dead",
+};
+
+export class ServerKernel extends EventTarget {
+  /**
+   * options: {protocol (a Protocol), baseUrl, token, name = "python3",
+   *           setup: code lines run silently after each (re)start, e.g. "%load_ext bento_wasm"}
+   */
+  constructor(options) {
+    super();
+    this.options = { name: "python3", setup: [], ...options };
+    this.protocol = options.protocol;
+    this.state = "unstarted";
+    this.kind = "server";
+    this.kernel = null;
+    this._ready = null;
+    this._nextId = 0;
+    this.startedAt = performance.now();
+    const settings = ServerConnection.makeSettings({
+      baseUrl: options.baseUrl, token: options.token || "", appendToken: true,
+    });
+    this.manager = new KernelManager({ serverSettings: settings });
+  }
+
+  _status(state, detail = "") {
+    const P = this.protocol;
+    this.state = P.states[state];
+    this.dispatchEvent(new CustomEvent(P.types.status, {
+      detail: P.make(P.types.status, {
+        state: this.state, detail, elapsed_s: (performance.now() - this.startedAt) / 1000,
+      }),
+    }));
+  }
+
+  _fatal(message, phase, hint) {
+    const P = this.protocol;
+    this._status("dead", message);
+    this.dispatchEvent(new CustomEvent(P.types.fatal, { detail: { message, phase, hint } }));
+  }
+
+  async start() {
+    if (!this._ready) this._ready = this._start();
+    return this._ready;
+  }
+
+  async _start() {
+    this.startedAt = performance.now();
+    this._status("starting", `starting an ipykernel (${this.options.name}) on the server`);
+    try {
+      this.kernel = await this.manager.startNew({ name: this.options.name });
+    } catch (err) {
+      const message = `the server could not start a ${this.options.name} kernel: ${err.message}`;
+      this._fatal(message, "starting", "Check the token in the page URL and that ipykernel is installed " +
+        "on the server (pip install ipykernel), then pick the kernel again.");
+      this._ready = null;
+      throw Object.assign(new Error(message), { phase: "starting" });
+    }
+    this.kernel.statusChanged.connect((_, status) => {
+      const state = STATE_MAP[status] || "starting";
+      if (state === "dead" && this.state !== this.protocol.states.dead) {
+        this._fatal("the server kernel died", "running", "Restart the kernel; its namespace is lost.");
+      } else if (this.protocol.states[state] !== this.state) {
+        this._status(state, status);
+      }
+    });
+    await this._setup();
+    this._status("idle", "ready");
+    return { elapsed_s: (performance.now() - this.startedAt) / 1000 };
+  }
+
+  /** Run the setup lines (e.g. %load_ext bento_wasm); a failure shows on stderr of the next cell. */
+  async _setup() {
+    this.setupErrors = [];
+    for (const code of this.options.setup) {
+      const future = this.kernel.requestExecute({ code, silent: false, store_history: false });
+      future.onIOPub = (msg) => {
+        if (KernelMessage.isErrorMsg(msg)) this.setupErrors.push(`${code}: ${msg.content.ename}: ${msg.content.evalue}`);
+      };
+      await future.done.catch(() => {});
+    }
+  }
+
+  _toProtocol(id, msg) {
+    const P = this.protocol;
+    const T = P.types;
+    const c = msg.content;
+    if (KernelMessage.isStreamMsg(msg)) return P.make(T.stream, { id, name: c.name, text: c.text });
+    if (KernelMessage.isDisplayDataMsg(msg) || KernelMessage.isUpdateDisplayDataMsg(msg)) {
+      const fields = { id, data: c.data, metadata: c.metadata || {},
+        update: KernelMessage.isUpdateDisplayDataMsg(msg) };
+      if (c.transient?.display_id) fields.display_id = c.transient.display_id;
+      return P.make(T.display_data, fields);
+    }
+    if (KernelMessage.isExecuteResultMsg(msg)) {
+      return P.make(T.execute_result, { id, execution_count: c.execution_count, data: c.data,
+        metadata: c.metadata || {} });
+    }
+    if (KernelMessage.isErrorMsg(msg)) {
+      return P.make(T.error, { id, ename: c.ename, evalue: c.evalue, traceback: c.traceback });
+    }
+    return null; // status, execute_input, clear_output, comms: not outputs
+  }
+
+  /** Run a cell. Resolves with {reply, outputs} in the worker protocol's shapes. */
+  async execute(code, { onOutput } = {}) {
+    await this.start();
+    const P = this.protocol;
+    const id = `cell-${++this._nextId}`;
+    const outputs = [];
+    const emit = (msg) => {
+      outputs.push(msg);
+      onOutput?.(msg);
+      this.dispatchEvent(new CustomEvent("output", { detail: msg }));
+    };
+    if (this.setupErrors?.length) {
+      emit(P.make(P.types.stream, { id, name: "stderr",
+        text: `kernel setup failed: ${this.setupErrors.join("; ")}\n` }));
+      this.setupErrors = [];
+    }
+    const t0 = performance.now();
+    const future = this.kernel.requestExecute({ code, stop_on_error: true });
+    future.onIOPub = (msg) => {
+      const out = this._toProtocol(id, msg);
+      if (out) emit(out);
+    };
+    let reply;
+    try {
+      reply = await future.done;
+    } catch (err) {
+      throw Object.assign(new Error(`the server kernel did not answer: ${err.message}`), { phase: "running" });
+    }
+    const status = P.replyStatuses[reply.content.status] ? reply.content.status : P.replyStatuses.error;
+    return {
+      reply: P.make(P.types.execute_reply, { id, status, execution_count: reply.content.execution_count ?? 0,
+        duration_ms: performance.now() - t0 }),
+      outputs,
+    };
+  }
+
+  /** Interrupt through the server (SIGINT to the kernel process). Always possible. */
+  interrupt() {
+    this.kernel?.interrupt().catch((err) => console.warn("interrupt failed", err));
+    return Boolean(this.kernel);
+  }
+
+  async restart() {
+    if (!this.kernel) return this.start();
+    this.startedAt = performance.now();
+    this._status("starting", "restarting the server kernel");
+    await this.kernel.restart();
+    await this._setup();
+    this._status("idle", "ready");
+    return { elapsed_s: (performance.now() - this.startedAt) / 1000 };
+  }
+
+  /** Shut the kernel down while the page unloads (a keepalive request outlives the page). */
+  shutdownOnUnload() {
+    if (!this.kernel) return;
+    const headers = this.options.token ? { Authorization: `token ${this.options.token}` } : {};
+    fetch(`${this.options.baseUrl}api/kernels/${this.kernel.id}`, { method: "DELETE", headers, keepalive: true })
+      .catch(() => {});
+    this.kernel = null;
+  }
+
+  shutdown() {
+    const kernel = this.kernel;
+    this.kernel = null;
+    this._ready = null;
+    this.state = this.protocol.states.dead;
+    if (kernel) kernel.shutdown().catch(() => {});
+  }
+}
