@@ -76,7 +76,7 @@ def run_demo(page, kernel):
 
 
 def find(cells, snippet):
-    [cell] = [c for c in cells if snippet in c["source"]]
+    [cell] = [c for c in cells if c["type"] == "code" and snippet in c["source"]]
     return cell
 
 
