@@ -111,7 +111,7 @@ def test_demo_runs_in_the_serverless_kernel(page):
         summary = find(cells, "%memory")
         assert summary["outputs"] and "budget" in summary["text"], summary
         meter = page.driver.execute_script(
-            "const m = document.getElementById('memory'); return [m.hidden, m.innerText]"
+            "const m = document.getElementById('memory-meter'); return [m.hidden, m.innerText]"
         )
         assert meter[0] is False and meter[1].startswith("memory ") and " of " in meter[1], meter
     page.driver.execute_script("window.scrollTo(0, 0)")
@@ -148,7 +148,7 @@ def test_demo_runs_in_the_server_kernel_with_the_same_page(page):
     assert "<table" in find(cells, "sample = pd.DataFrame")["html"]
     live = find(cells, "progress.update")
     assert len(live["outputs"]) == 1 and "'step 5 of 5'" in live["text"]
-    hidden = page.driver.execute_script("return document.getElementById('memory').hidden")
+    hidden = page.driver.execute_script("return document.getElementById('memory-meter').hidden")
     assert hidden is True  # the meter is the browser kernel's; the server kernel has none
     page.screenshot("notebook-server.png")
 

@@ -52,7 +52,7 @@ export class MemoryMeter {
     const cell = this.cellFor?.();
     if (cell) {
       const delta = msg.delta_bytes || 0;
-      cell.setBadge("memory", Math.abs(delta) >= BADGE_BYTES ? `${delta > 0 ? "+" : "−"}${formatBytes(Math.abs(delta))}` : "",
+      cell.setBadge("mem", Math.abs(delta) >= BADGE_BYTES ? `${delta > 0 ? "+" : "−"}${formatBytes(Math.abs(delta))}` : "",
         "change in memory in use during this cell");
     }
   }

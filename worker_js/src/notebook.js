@@ -122,7 +122,7 @@ export class Notebook extends EventTarget {
     }
     cell.outputs.clear();
     cell.setPrompt(null, true);
-    for (const key of ["remote", "memory"]) cell.setBadge(key, "");
+    for (const key of ["offload", "mem"]) cell.setBadge(key, "");
     this.dispatchEvent(new CustomEvent("cell-start", { detail: { cell } }));
     let status;
     this.runningCell = cell;

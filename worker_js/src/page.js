@@ -29,7 +29,7 @@ class Page {
     this.contents = new Contents(this.baseUrl, this.token);
     this.notebook = new Notebook({ P, container: $("cells"), contents: this.contents });
     this.status = new StatusBar(P, config);
-    this.memory = new MemoryMeter(P, $("memory"));
+    this.memory = new MemoryMeter(P, $("memory-meter"));
     this.kernel = null;
     this.kind = NO_KERNEL;
     this._wire();
