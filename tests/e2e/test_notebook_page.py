@@ -160,6 +160,7 @@ def test_interrupt_reaches_the_server_kernel(page):
     after = page.add_cell("print('queued after the interrupt')")
     page.queue(index, after)
     page.wait_running(index)
+    time.sleep(1)  # SIGINT to a kernel that has not begun the cell yet would be lost
     page.click("interrupt")
     page.wait_done(30)
     cells = page.cells()
