@@ -350,6 +350,12 @@ class NotebookPage:
     def problems(self) -> str:
         banner = self.driver.execute_script("return document.getElementById('banner').textContent")
         logs = [e["message"] for e in self.driver.get_log("browser")]
+        logs += self.driver.execute_script(
+            "const b = window.bento; if (!b) return [];"
+            "const k = b.kernel, buffer = k && k.interruptBuffer;"
+            "return ['status: ' + JSON.stringify(b.status.history.slice(-4)),"
+            "        'interrupt buffer: ' + (buffer ? new Int32Array(buffer)[0] : 'none')];"
+        )
         return f"banner: {banner}\nconsole: {logs[-10:]}\nserver: {self.server.tail()[-1500:]}"
 
     def state(self) -> str:

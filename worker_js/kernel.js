@@ -192,7 +192,8 @@ export class BentoKernel extends EventTarget {
   interrupt() {
     this.remoteInterrupt = interruptRemote(this.options); // a remote call in progress stops too
     if (!this.interruptBuffer) return false;
-    Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
+    // Only while a cell runs or waits: the worker keeps a signal pending until Python runs.
+    if (this._pending.size) Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
     return true;
   }
 

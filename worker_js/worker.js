@@ -15,6 +15,7 @@ let T = null; // P.types
 let pyodide = null;
 let kernel = null; // bento_wasm.browser.worker.WorkerKernel (a PyProxy)
 let currentCell = "";
+let interruptView = null; // Int32Array over the page's SharedArrayBuffer, when isolated
 let dead = false;
 let queue = Promise.resolve();
 
@@ -132,7 +133,9 @@ async function boot(options) {
     };
     let wheel;
     [pyodide, wheel] = await withTimeout(Promise.all([load(), wheelBytes]), options.bootTimeoutMs, "loadPyodide");
-    if (options.interruptBuffer) pyodide.setInterruptBuffer(new Int32Array(options.interruptBuffer));
+    // Attached only while a cell's own Python runs (see execute): package loading and the
+    // background preload run Python that would swallow the KeyboardInterrupt.
+    if (options.interruptBuffer) interruptView = new Int32Array(options.interruptBuffer);
     // After a fatal error Pyodide never settles the running call; report it at once instead
     // (API.on_fatal is Pyodide 0.27's hook for this, on its private _api object).
     pyodide._api.on_fatal = (err) => fatal(
@@ -199,6 +202,8 @@ async function execute(msg) {
   } catch (err) {
     rawStream("stderr", `loading packages failed: ${err.message}`);
   }
+  // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell.
+  if (interruptView) pyodide.setInterruptBuffer(interruptView);
   try {
     await kernel.execute(msg.id, msg.code);
   } catch (err) {
@@ -212,6 +217,10 @@ async function execute(msg) {
     }
   } finally {
     currentCell = "";
+    if (interruptView) {
+      pyodide.setInterruptBuffer(undefined);
+      Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
+    }
   }
   status("idle", "");
 }

@@ -1,5 +1,6 @@
 // The notebook: an ordered list of cells, the kernel that runs them, and the file they live in.
 // Kernel-agnostic: it only uses the page-side kernel interface (see kernels.js).
+import { badgeForSource, offloadNotices } from "./badges.js";
 import { Cell } from "./cell.js";
 import { fromIpynb, outputFromMessage, toIpynb } from "./ipynb.js";
 
@@ -18,7 +19,7 @@ export class Notebook extends EventTarget {
     this.dirty = false;
     this._queue = Promise.resolve();
     this._generation = 0; // bumped by interrupt/restart: queued cells of an older run are skipped
-    this.messageHandlers = []; // (cell, msg) -> true if handled: memory, offload notices, ...
+    this.messageHandlers = [offloadNotices(P)]; // (cell, msg) -> true if it consumed msg
   }
 
   // ---- cells --------------------------------------------------------------------------------
@@ -123,6 +124,7 @@ export class Notebook extends EventTarget {
     cell.outputs.clear();
     cell.setPrompt(null, true);
     for (const key of ["offload", "mem"]) cell.setBadge(key, "");
+    badgeForSource(cell);
     this.dispatchEvent(new CustomEvent("cell-start", { detail: { cell } }));
     let status;
     this.runningCell = cell;
