@@ -90,14 +90,23 @@ def test_memory_options_are_boot_data_and_a_bad_one_does_not_stop_the_kernel(pag
 
 
 def test_the_page_shows_a_meter_that_updates_after_each_cell(page):
-    text = page.driver.execute_async_script(
+    # The notebook page's meter (worker_js/src/memory.js), following this module's kernel;
+    # tests/e2e/test_notebook_page.py checks it with the page's own kernel.
+    before, after = page.driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
-        window.bentoKernel.execute("meter_block = bytearray(64 * 2**20)").then(() =>
-          done(document.body.innerText));
+        const meter = document.getElementById("memory-meter");
+        window.bento.memory.attach(window.kernel, () => null);
+        (async () => {
+          await window.kernel.execute("meter_block = None");
+          const before = meter.innerText;
+          await window.kernel.execute("meter_block = bytearray(64 * 2**20)");
+          return [before, meter.innerText];
+        })().then(done, (err) => done([err.message, ""]));
         """
     )
-    assert "GiB budget" in text and "memory:" in text
+    assert before.startswith("memory ") and " of 3.00 GiB" in before, before
+    assert after.startswith("memory ") and after != before, (before, after)
 
 
 INJECT_JS = """
