@@ -209,7 +209,9 @@ async function execute(msg) {
   } catch (err) {
     // Python errors are reported by the kernel itself; this is Pyodide failing underneath.
     const message = err && err.message ? err.message : String(err);
-    post(P.make(T.error, { id: msg.id, ename: "KernelError", evalue: message, traceback: [message] }));
+    // An interrupt that was pending before the cell's code began surfaces here as a PythonError.
+    const ename = err && err.type === "KeyboardInterrupt" ? err.type : "KernelError";
+    post(P.make(T.error, { id: msg.id, ename, evalue: message, traceback: [message] }));
     post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
     if (err && err.pyodide_fatal_error) {
       fatal(`Pyodide suffered a fatal error: ${message}`, "running", "Restart the kernel; the namespace is lost.");
