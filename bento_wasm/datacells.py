@@ -62,15 +62,7 @@ class DataSession:
     async def call(self, request: HttpRequest) -> Any:
         """A JSON call to the executor; its errors come back as the server's error classes."""
         executor = self.executor
-        response = await self._send(request, executor)
-        if not response.ok:
-            raise executor.refused(
-                response.status,
-                request.url,
-                response.body,
-                response.headers.get("content-type", ""),
-            )
-        return json.loads(response.body)
+        return _decoded(executor, request, await self._send(request, executor))
 
     def call_now(self, request: HttpRequest) -> Any:
         """The same, blocking (line magics cannot await)."""
@@ -79,14 +71,7 @@ class DataSession:
             response = self.transport.fetch_now(request)
         except OSError as exc:
             raise _unreachable(executor, exc) from exc
-        if not response.ok:
-            raise executor.refused(
-                response.status,
-                request.url,
-                response.body,
-                response.headers.get("content-type", ""),
-            )
-        return json.loads(response.body)
+        return _decoded(executor, request, response)
 
     async def _send(self, request: HttpRequest, executor: Executor) -> HttpResponse:
         try:
@@ -276,3 +261,12 @@ def line_magics() -> dict[str, Any]:
 
 
 _register()
+
+
+def _decoded(executor: Executor, request: HttpRequest, response: HttpResponse) -> Any:
+    """The executor's JSON answer, or its refusal raised as the server's error class."""
+    if not response.ok:
+        raise executor.refused(
+            response.status, request.url, response.body, response.headers.get("content-type", "")
+        )
+    return json.loads(response.body)

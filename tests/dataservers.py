@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,16 +184,6 @@ def sheets_server() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def eventually(condition: Any, timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError("condition not met")
 
 
 # -- a CPython ipykernel -------------------------------------------------------------------

@@ -9,8 +9,8 @@ import urllib.request
 import pyarrow as pa
 import pytest
 
-from tests.dataservers import eventually, postgres
-from tests.helpers import BentoServer
+from tests.dataservers import postgres
+from tests.helpers import BentoServer, wait_for
 
 PAGE_ORIGIN = "http://127.0.0.1:9"  # a page served elsewhere that may call the API
 
@@ -128,7 +128,7 @@ def wait_job(server, job_id, states=("done", "failed", "cancelled")):
         job = json.loads(call(server, f"uploads/{job_id}")[2])
         return job if job["state"] in states else None
 
-    return eventually(finished, 60)
+    return wait_for(finished, 60, "the upload job to finish")
 
 
 @pytest.mark.parametrize("connection", ["default", "pg"])
@@ -167,7 +167,11 @@ def test_cancelled_upload_leaves_nothing_behind(server):
         server, "uploads?table=cancelled_one&mode=create", body=ipc(table), method="POST"
     )
     job_id = json.loads(body)["id"]
-    eventually(lambda: json.loads(call(server, f"uploads/{job_id}")[2])["rows"] > 0)
+    wait_for(
+        lambda: json.loads(call(server, f"uploads/{job_id}")[2])["rows"] > 0,
+        30,
+        "the upload to report rows",
+    )
     status, _, body = call(server, f"uploads/{job_id}", method="DELETE")
     assert status == 200
     assert wait_job(server, job_id)["state"] == "cancelled"
