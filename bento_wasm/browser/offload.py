@@ -35,15 +35,17 @@ async def ensure_arrow(kernel: Any, cell_id: str, code: str) -> None:
     cannot be loaded, so the (async) hook does it first. Usually the background preload
     already did.
     """
-    import importlib.util
     import sys
 
     if "pyarrow" in sys.modules or not _offloads(kernel, code):
         return
-    if importlib.util.find_spec("pyarrow") is None:
-        import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js  # type: ignore[import-not-found]
 
-        await pyodide_js.loadPackage(["pyarrow"], messageCallback=_quiet)
+    # Always through loadPackage: while the background preload runs, pyarrow's files are
+    # already unpacked (find_spec finds them) but its shared library is not loaded yet, and
+    # importing then fails with "dynamic module does not define module export function".
+    # loadPackage takes Pyodide's package lock, so it waits for the preload (or does nothing).
+    await pyodide_js.loadPackage(["pyarrow"], messageCallback=_quiet)
 
 
 def _offloads(kernel: Any, code: str) -> bool:
