@@ -13,6 +13,7 @@ Paths (under the server's base URL):
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class BentoApp(ExtensionApp):
     ).tag(config=True)
     server_kernel_setup = List(
         Unicode(),
-        default_value=[],
+        default_value=["%load_ext bento_wasm"],
         help="code the page runs in a server kernel after each (re)start, e.g. %load_ext",
     ).tag(config=True)
     connections = Dict(
@@ -93,8 +94,19 @@ class BentoApp(ExtensionApp):
         self.uploads = UploadJobs(self.warehouse, self.pool, self.upload_throttle_s)
         self.settings["bento_page_origins"] = list(self.page_origins)
 
+    def export_executor_env(self) -> None:
+        """Kernels this server starts (the page's server kernel) find the executor through
+        BENTO_EXECUTOR_URL/TOKEN (datamagics.Executor.from_settings). Called when the page
+        asks for its config: by then the server's port is bound."""
+        assert self.serverapp is not None
+        os.environ.setdefault("BENTO_EXECUTOR_URL", self.serverapp.connection_url.rstrip("/"))
+        token = self.serverapp.identity_provider.token
+        if token:
+            os.environ.setdefault("BENTO_EXECUTOR_TOKEN", token)
+
     def kernel_config(self) -> dict[str, Any]:
         assert self.serverapp is not None
+        self.export_executor_env()
         base = url_path_join(self.serverapp.base_url, "bento", "static")
         wheel = latest_wheel(Path(self.wheels_dir))
         return {

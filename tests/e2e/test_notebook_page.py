@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 DEMO = ROOT / "notebooks" / "demo.ipynb"
 #: Bento features whose demo cells this test runs (a demo cell names its feature in
 #: metadata.bento.needs). A feature joins when its issue has landed in main.
-LANDED: set[str] = {"memory", "remote"}
+LANDED: set[str] = {"memory", "remote", "sql", "upload"}
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +68,40 @@ def run_demo(page, kernel):
     for index, cell in enumerate(page.cells()):
         if runnable(cell, kernel):
             done = page.run_cell(index)
-            errors = [o for o in done["outputs"] if o["output_type"] == "error"]
+            errors = [o for o in done["outputs"] if o["output_type"] == "error"] + [
+                o  # IPython reports a UsageError on stderr, not as an error output
+                for o in done["outputs"]
+                if o.get("name") == "stderr" and "Error" in "".join(o["text"])
+            ]
             assert not errors, (index, cell["source"], errors)
             assert done["prompt"] not in ("[ ]:", "[*]:"), done
             ran.append(index)
     return ran, page.cells()
+
+
+def check_sql_chart_and_upload(page, cells):
+    """The demo's warehouse cells: a table from %%sql, its chart, an upload whose status updates."""
+    if "sql" in LANDED:
+        revenue = find(cells, "%%sql -o revenue")
+        assert not [o for o in revenue["outputs"] if o["output_type"] == "error"], revenue
+        [shown] = [c for c in cells if c["source"] == "revenue"]
+        assert "<table" in shown["html"] and "books" in shown["text"], shown
+        chart = find(cells, "revenue.plot.bar")
+        assert any("image/png" in o.get("data", {}) for o in chart["outputs"]), chart["outputs"]
+    if "upload" in LANDED:
+        index = next(i for i, c in enumerate(cells) if c["source"].startswith("%dataframe"))
+        wait_for(
+            lambda: ": done" in page.cells()[index]["text"],
+            60,
+            "the upload job",
+            lambda: f"{page.cells()[index]}\n{page.problems()}",
+        )
+        assert len(page.cells()[index]["outputs"]) == 1  # one display, updated in place
+        check = page.run_cell(
+            page.add_cell("%%sql -o check\nSELECT count(*) AS n FROM demo_sample")
+        )
+        assert "check: 1 rows x 1 columns" in check["text"], check
+        assert page.run_cell(page.add_cell("int(check.n[0])"))["text"].strip() == "5"
 
 
 def find(cells, snippet):
@@ -103,10 +132,7 @@ def test_demo_runs_in_the_serverless_kernel(page):
     assert "<table" in table["html"] and "square" in table["text"]
     live = find(cells, "progress.update")
     assert len(live["outputs"]) == 1 and "'step 5 of 5'" in live["text"]
-    if "sql" in LANDED:
-        assert "<table" in find(cells, "%%sql -o revenue")["html"] + find(cells, "revenue")["html"]
-        chart = find(cells, "revenue.plot.bar")
-        assert any("image/png" in o.get("data", {}) for o in chart["outputs"])
+    check_sql_chart_and_upload(page, cells)
     if "memory" in LANDED:
         summary = find(cells, "%memory")
         assert summary["outputs"] and "budget" in summary["text"], summary
@@ -155,6 +181,7 @@ def test_demo_runs_in_the_server_kernel_with_the_same_page(page):
     assert "<table" in find(cells, "sample = pd.DataFrame")["html"]
     live = find(cells, "progress.update")
     assert len(live["outputs"]) == 1 and "'step 5 of 5'" in live["text"]
+    check_sql_chart_and_upload(page, cells)
     hidden = page.driver.execute_script("return document.getElementById('memory-meter').hidden")
     assert hidden is True  # the meter is the browser kernel's; the server kernel has none
     page.screenshot("notebook-server.png")

@@ -149,12 +149,20 @@ export class Notebook extends EventTarget {
   /** One message from the kernel for `cell`. Display updates reach every cell with that id. */
   onMessage(cell, msg) {
     for (const handler of this.messageHandlers) if (handler(cell, msg)) return;
-    if (msg.type === this.P.types.display_data && msg.update) {
-      for (const other of this.cells) other.outputs.updateDisplay(msg.display_id, msg.data, msg.metadata);
-      return;
-    }
+    if (this.applyUpdate(msg)) return;
     const output = outputFromMessage(this.P, msg);
     if (output) cell.outputs.add(output);
+  }
+
+  /**
+   * A display update (display_data with update true) replaces that display in every cell.
+   * Updates also come after their cell ended (an upload job's status): the page passes the
+   * kernel's `output` events here too; applying one twice changes nothing.
+   */
+  applyUpdate(msg) {
+    if (msg.type !== this.P.types.display_data || !msg.update || !msg.display_id) return false;
+    for (const cell of this.cells) cell.outputs.updateDisplay(msg.display_id, msg.data, msg.metadata);
+    return true;
   }
 
   /** Run every cell in order; stop at the first that fails (its error shows). */

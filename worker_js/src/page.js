@@ -146,6 +146,7 @@ class Page {
     this.notebook.setKernel(kernel);
     this.status.attach(kernel, kind);
     this.memory.attach(kernel, () => this.notebook.runningCell);
+    kernel.addEventListener("output", (e) => this.notebook.applyUpdate(e.detail));
     kernel.addEventListener(this.P.types.fatal, (e) => {
       this.banner(`The kernel died: ${e.detail.message}. ${e.detail.hint || ""}`, {
         kind: "alert", actions: [["Restart kernel", () => this.restart()]],

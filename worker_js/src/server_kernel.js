@@ -71,6 +71,13 @@ export class ServerKernel extends EventTarget {
         this._status(state, status);
       }
     });
+    // Display updates that outlive their cell (a background job's status) have no future
+    // listening any more: pass them on as output events, as BentoKernel does.
+    this.kernel.iopubMessage.connect((_, msg) => {
+      if (!KernelMessage.isUpdateDisplayDataMsg(msg)) return;
+      const update = this._toProtocol("", msg);
+      if (update) this.dispatchEvent(new CustomEvent("output", { detail: update }));
+    });
     await this._setup();
     this._status("idle", "ready");
     return { elapsed_s: (performance.now() - this.startedAt) / 1000 };
