@@ -1,4 +1,5 @@
-"""``%load_ext bento_wasm``: the data magics in IPython kernels (JupyterLite, CPython ipykernel).
+"""``%load_ext bento_wasm``: the data magics and ``%%remote`` in IPython kernels (JupyterLite,
+CPython ipykernel; ``@remote`` needs no extension).
 
 The handlers are the ones the project's worker runs (bento_wasm.datacells); here they fetch
 through the environment seam, which never suspends, so each coroutine is driven to its end
@@ -30,6 +31,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from IPython.display import display
 
     from . import datacells
+    from .remote import remote_cell
 
     def context() -> MagicContext:
         return MagicContext(ipython.user_ns, display)
@@ -56,5 +58,6 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.register_magic_function(cell(handler), "cell", name)
     for name, handler in datacells.line_magics().items():
         ipython.register_magic_function(line(handler), "line", name)
+    ipython.register_magic_function(cell(remote_cell), "cell", "remote")
     for name, handler in datacells.BODYLESS.items():
         ipython.register_magic_function(line_cell(handler), "line_cell", name)

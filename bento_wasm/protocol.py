@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["check", "message", "spec"]
+__all__ = ["check", "message", "mime_type", "spec"]
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -42,6 +42,14 @@ def message(kind: str, **fields: Any) -> dict[str, Any]:
     msg: dict[str, Any] = {"type": kind, **fields}
     check(msg)
     return msg
+
+
+def mime_type(name: str) -> str:
+    """A custom output MIME type by its short name (``mime_type("badge")``)."""
+    types: dict[str, str] = spec()["mime_types"]
+    if name == "comment" or name not in types:
+        raise ProtocolError(f"protocol has no mime type {name!r}")
+    return types[name]
 
 
 def _enums(kind: str) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ Elsewhere, :func:`connect` sets the executor by hand.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Iterator, Mapping
 
@@ -68,6 +69,10 @@ def from_options(options: dict[str, Any]) -> Executor | None:
 
 
 def current() -> Executor:
+    """The configured executor; else the one BENTO_EXECUTOR_URL/TOKEN name (the bento server
+    sets them for the kernels it starts, e.g. the page's server kernel)."""
+    if _executor is None and os.environ.get("BENTO_EXECUTOR_URL"):
+        return connect(os.environ["BENTO_EXECUTOR_URL"], os.environ.get("BENTO_EXECUTOR_TOKEN", ""))
     if _executor is None:
         raise ExecutorError(
             "no executor is configured. Open the notebook from the bento server "
@@ -86,11 +91,27 @@ class RemoteFunction:
         self.executor = executor
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return (self.executor or current()).call(self.function, *args, **kwargs)
+        executor = self.executor or current()
+        self._badge()
+        return executor.call(self.function, *args, **kwargs)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """The awaitable form: ``await heavy.aio(df)`` (the kernel keeps running meanwhile)."""
-        return await (self.executor or current()).call_async(self.function, *args, **kwargs)
+        executor = self.executor or current()
+        self._badge()
+        return await executor.call_async(self.function, *args, **kwargs)
+
+    def _badge(self) -> None:
+        """The calling cell says where this call runs (once per cell and function)."""
+        from .badges import show
+
+        name = f"{self.function.__qualname__}()"
+        show(
+            "remote",
+            f"@remote {name} runs on the executor's kernel",
+            f"[remote] {name} runs on the executor's kernel",
+            key=f"@remote {name}",
+        )
 
     def local(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function here, in the browser."""
@@ -208,9 +229,10 @@ class AutoOffload:
         if decision.lite:
             return None
         if self.auto and _executor is not None:
-            print(
-                f"[offload] running this cell on the executor: {decision.reason}.", file=sys.stderr
-            )
+            from .badges import show
+
+            notice = f"[offload] running this cell on the executor: {decision.reason}."
+            show("remote (auto)", f"automatic offload: {decision.reason}", notice, key="offload")
             return f"%%remote\n{code}"
         print(f"[offload] {decision.suggestion()}", file=sys.stderr)
         return None

@@ -19,10 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bento_wasm.protocol import mime_type
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ROOT / "runtime" / "pyodide"
 WHEELS = ROOT / "wheels"
 ARTIFACTS = ROOT / "artifacts"
+#: Badge outputs (bento_wasm/badges.py): where a cell's work ran, and why.
+BADGE = mime_type("badge")
 CHROMIUM = os.environ.get("BENTO_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SE_CHROMEDRIVER", "/usr/bin/chromedriver")
 
@@ -201,13 +205,22 @@ class PageKernel:
         assert result["reply"]["status"] == "ok", result["outputs"]
         return list(result["outputs"])
 
+    @staticmethod
+    def badges(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The badges among a cell's outputs: their {label, why} and text line."""
+        return [
+            {**o["data"][BADGE], "text": o["data"]["text/plain"]}
+            for o in outputs
+            if BADGE in o.get("data", {})
+        ]
+
     def text(self, code: str) -> str:
-        """The plain-text result and stdout of a cell, concatenated."""
+        """The plain-text result and stdout of a cell, concatenated (badge notices left out)."""
         parts = []
         for msg in self.run_ok(code):
             if msg["type"] == "stream":
                 parts.append(msg["text"])
-            elif "data" in msg:
+            elif "data" in msg and BADGE not in msg["data"]:
                 parts.append(msg["data"].get("text/plain", ""))
         return "".join(parts)
 

@@ -11,7 +11,10 @@ const CHECKS = {
 
 /** Names that must exist in the spec: reading an unknown one throws instead of giving undefined. */
 function strictNames(names, what) {
-  const table = Object.fromEntries(names.map((n) => [n, n]));
+  return strictTable(Object.fromEntries(names.map((n) => [n, n])), what);
+}
+
+function strictTable(table, what) {
   return new Proxy(table, {
     get(target, key) {
       if (typeof key === "string" && !(key in target)) {
@@ -32,6 +35,9 @@ export class Protocol {
     this.states = strictNames(spec.states, "state");
     /** execute_reply statuses: `P.replyStatuses.ok`. */
     this.replyStatuses = strictNames(spec.reply_statuses, "reply status");
+    /** Custom output MIME types: `P.mimeTypes.badge`. */
+    const { comment: _, ...mimeTypes } = spec.mime_types;
+    this.mimeTypes = strictTable(mimeTypes, "mime type");
   }
 
   /** Build a message and check it against the spec. */

@@ -104,6 +104,19 @@ def check_sql_chart_and_upload(page, cells):
         assert page.run_cell(page.add_cell("int(check.n[0])"))["text"].strip() == "5"
 
 
+def check_remote(cells):
+    """The demo's offload cells: a @remote call and a %%remote cell, each with its badge."""
+    if "remote" in LANDED:
+        heavy = find(cells, "def heavy")
+        assert "'ran_on': 'linux'" in heavy["text"]
+        assert heavy["badges"] == "remote" and "[remote] heavy() runs" in heavy["text"], heavy
+        remote_cell = find(cells, "%%remote")
+        assert "this cell ran on linux" in remote_cell["text"]
+        assert remote_cell["badges"] == "remote"
+        [cubes] = [c for c in cells if c["source"] == "cubes"]
+        assert "<table" in cubes["html"] and "cube" in cubes["text"]
+
+
 def find(cells, snippet):
     [cell] = [c for c in cells if c["type"] == "code" and snippet in c["source"]]
     return cell
@@ -140,13 +153,7 @@ def test_demo_runs_in_the_serverless_kernel(page):
             "const m = document.getElementById('memory-meter'); return [m.hidden, m.innerText]"
         )
         assert meter[0] is False and meter[1].startswith("memory ") and " of " in meter[1], meter
-    if "remote" in LANDED:
-        assert "'ran_on': 'linux'" in find(cells, "def heavy")["text"]
-        remote_cell = find(cells, "%%remote")
-        assert "this cell ran on linux" in remote_cell["text"]
-        assert remote_cell["badges"] == "remote"
-        [cubes] = [c for c in cells if c["source"] == "cubes"]
-        assert "<table" in cubes["html"] and "cube" in cubes["text"]
+    check_remote(cells)
     page.driver.execute_script("window.scrollTo(0, 0)")
     page.screenshot("notebook.png")
 
@@ -166,6 +173,7 @@ def test_save_writes_nbformat_4_and_reload_shows_the_outputs(page, root):
     page.open("none", path="notebooks/demo.ipynb")  # a reload, without booting a kernel
     cells = page.cells()
     reloaded = find(cells, "sample = pd.DataFrame")
+    assert find(cells, "def heavy")["badges"] == "remote", "badges come back with the outputs"
     assert "<table" in reloaded["html"] and reloaded["prompt"] == f"[{table.execution_count}]:"
     assert page.driver.execute_script("return window.bento.notebook.dirty") is False
 
@@ -182,8 +190,13 @@ def test_demo_runs_in_the_server_kernel_with_the_same_page(page):
     live = find(cells, "progress.update")
     assert len(live["outputs"]) == 1 and "'step 5 of 5'" in live["text"]
     check_sql_chart_and_upload(page, cells)
+    check_remote(cells)
     hidden = page.driver.execute_script("return document.getElementById('memory-meter').hidden")
     assert hidden is True  # the meter is the browser kernel's; the server kernel has none
+    page.driver.execute_script(  # the remote cells and their badges in the screenshot
+        "window.bento.notebook.cells.find((c) => c.source.includes('def heavy')).node"
+        ".scrollIntoView(); window.scrollBy(0, -90)"
+    )
     page.screenshot("notebook-server.png")
 
 

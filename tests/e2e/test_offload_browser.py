@@ -45,9 +45,18 @@ def test_remote_function_blocks_and_reads_like_local_code(page):
         "    print('running remotely for', tag)\n"
         "    return sys.platform"
     )
-    outputs = page.run_ok("result = where('cell 2')\nprint('local', sys.platform)\nresult")
-    assert streams(outputs) == "running remotely for cell 2\nlocal emscripten\n"
+    outputs = page.run_ok(
+        "result = where('cell 2')\nwhere('again')\nprint('local', sys.platform)\nresult"
+    )
+    assert (
+        streams(outputs)
+        == "running remotely for cell 2\nrunning remotely for again\nlocal emscripten\n"
+    )
     assert outputs[-1]["data"]["text/plain"] == "'linux'"
+    [badge] = page.badges(outputs)  # once per cell and function, however often it is called
+    assert badge["label"] == "remote" and "@remote where()" in badge["why"], badge
+    assert badge["text"] == "[remote] where() runs on the executor's kernel"
+    assert not page.badges(page.run_ok("print(sys.platform)")), "local cells have no badge"
 
 
 def test_dataframes_travel_as_arrow_both_ways(page):
@@ -105,8 +114,9 @@ def test_unsendable_argument_is_named(page):
 
 def test_automatic_offload_of_a_cell_pyodide_cannot_run(page):
     outputs = page.run_ok("import zmq\nzmq_version = zmq.zmq_version()")
-    notice = streams(outputs, "stderr")
-    assert "running this cell on the executor" in notice and "zmq" in notice
+    [badge] = page.badges(outputs)
+    assert badge["label"] == "remote (auto)" and "zmq" in badge["why"], badge
+    assert badge["text"].startswith("[offload] running this cell on the executor: ")
     assert page.text("zmq_version.count('.')") == "2"
     assert page.text("import json\njson.dumps([1])") == "'[1]'", "lite cells stay local"
 

@@ -17,8 +17,11 @@ from bento_wasm.executor import (
     Response,
 )
 from bento_wasm.kernel import Kernel
+from bento_wasm.protocol import mime_type
 from bento_wasm.remote import AutoOffload, remote
 from bento_wasm.values import Decoder, Encoder, pack, unpack
+
+BADGE = mime_type("badge")
 
 
 @pytest.fixture
@@ -123,6 +126,26 @@ def test_awaitable_form(executor):
     assert asyncio.run(namespace["add"].aio(2, 3)) == 5
 
 
+def test_remote_calls_show_one_badge_per_cell_and_function(executor):
+    kernel = Kernel(lambda m: None)
+    kernel.namespace["remote"] = remote
+    code = "@remote\ndef add(a, b):\n    return a + b\n\n@remote\ndef neg(a):\n    return -a\n"
+    define(kernel.namespace, code, "<cell badges>")
+
+    def badges(code):
+        reply, messages = run_cell(kernel, code)
+        assert reply["status"] == "ok", messages
+        return [m["data"][BADGE] for m in messages if BADGE in m.get("data", {})]
+
+    shown = badges("[add(i, 1) for i in range(5)] + [neg(1), neg(2)]")
+    assert [b["why"] for b in shown] == [
+        "@remote add() runs on the executor's kernel",
+        "@remote neg() runs on the executor's kernel",
+    ]
+    assert len(badges("add(1, 2)")) == 1, "the next cell shows it again"
+    assert badges("add.local(1, 2)") == [], "a local call is not remote"
+
+
 def run_cell(kernel, code):
     messages = []
     kernel._emit = messages.append
@@ -213,8 +236,10 @@ def test_auto_offload_rewrites_non_lite_cells_when_configured(executor):
     hook = AutoOffload(auto=True)
     kernel.pre_cell.append(hook)
     reply, messages = run_cell(kernel, "import not_a_wasm_module_xyz")
-    text = "".join(m.get("text", "") for m in messages if m["type"] == "stream")
-    assert "running this cell on the executor" in text and "not_a_wasm_module_xyz" in text
+    [badge] = [m["data"] for m in messages if BADGE in m.get("data", {})]
+    assert badge[BADGE]["label"] == "remote (auto)"
+    assert "not_a_wasm_module_xyz" in badge[BADGE]["why"]
+    assert badge["text/plain"].startswith("[offload] running this cell on the executor: ")
     # the in-memory executor cannot import it either: the remote error comes back
     assert reply["status"] == "error" and "ModuleNotFoundError" in str(messages)
     reply, _ = run_cell(kernel, "x = 1")

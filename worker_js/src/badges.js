@@ -1,8 +1,7 @@
-// Badges on cells that ran remotely, and why. A `%%remote` cell says so itself; an automatic
-// offload announces itself on stderr ("[offload] running this cell on the executor: <why>.",
-// bento_wasm/remote.py AutoOffload). The message still shows; the badge summarises it.
-
-const AUTO = /^\[offload\] running this cell on the executor: (.*?)\.?\s*$/m;
+// Badges on cells that ran remotely, and why. A `%%remote` cell says so itself (its first line);
+// an automatic offload and a `@remote` call show a badge output (bento_wasm/badges.py): a
+// display_data whose bundle holds P.mimeTypes.badge {label, why} beside a text/plain line. The
+// line stays in the outputs (muted); the badge summarises it, also when the notebook is reopened.
 
 /** The badge for a cell about to run: `%%remote` as its first line. */
 export function badgeForSource(cell) {
@@ -12,12 +11,8 @@ export function badgeForSource(cell) {
   }
 }
 
-/** A notebook message handler (never consumes the message): auto-offload notices -> badge. */
-export function offloadNotices(P) {
-  return (cell, msg) => {
-    if (msg.type !== P.types.stream || msg.name !== "stderr") return false;
-    const found = AUTO.exec(msg.text);
-    if (found) cell.setBadge("offload", "ran remotely (auto)", `automatic offload: ${found[1]}`);
-    return false;
-  };
+/** The badge an output carries, if any, put on `cell` (live outputs and reopened ones alike). */
+export function badgeFromOutput(P, cell, output) {
+  const badge = output.data?.[P.mimeTypes.badge];
+  if (badge) cell.setBadge("offload", String(badge.label || "remote"), String(badge.why || ""));
 }

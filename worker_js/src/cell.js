@@ -4,6 +4,7 @@ import { EditorView, keymap } from "@codemirror/view";
 import { Compartment, Prec } from "@codemirror/state";
 import { python } from "@codemirror/lang-python";
 import { markdown } from "@codemirror/lang-markdown";
+import { badgeFromOutput } from "./badges.js";
 import { OutputArea, renderMarkdown } from "./outputs.js";
 import { newCellId } from "./ipynb.js";
 
@@ -32,7 +33,8 @@ export class Cell {
     this.executionCount = data.execution_count ?? null;
     this.language = new Compartment();
     this._build(data.source || "");
-    this.outputs = new OutputArea(notebook.P, this.outputNode);
+    this.outputs = new OutputArea(notebook.P, this.outputNode,
+      (output) => badgeFromOutput(notebook.P, this, output));
     this.outputs.set(data.outputs || []);
     this.setPrompt(this.executionCount);
     this.setType(this.type, { keepEditing: !data.source });

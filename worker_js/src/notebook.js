@@ -1,6 +1,6 @@
 // The notebook: an ordered list of cells, the kernel that runs them, and the file they live in.
 // Kernel-agnostic: it only uses the page-side kernel interface (see kernels.js).
-import { badgeForSource, offloadNotices } from "./badges.js";
+import { badgeForSource } from "./badges.js";
 import { Cell } from "./cell.js";
 import { fromIpynb, outputFromMessage, toIpynb } from "./ipynb.js";
 
@@ -19,7 +19,6 @@ export class Notebook extends EventTarget {
     this.dirty = false;
     this._queue = Promise.resolve();
     this._generation = 0; // bumped by interrupt/restart: queued cells of an older run are skipped
-    this.messageHandlers = [offloadNotices(P)]; // (cell, msg) -> true if it consumed msg
   }
 
   // ---- cells --------------------------------------------------------------------------------
@@ -148,7 +147,6 @@ export class Notebook extends EventTarget {
 
   /** One message from the kernel for `cell`. Display updates reach every cell with that id. */
   onMessage(cell, msg) {
-    for (const handler of this.messageHandlers) if (handler(cell, msg)) return;
     if (this.applyUpdate(msg)) return;
     const output = outputFromMessage(this.P, msg);
     if (output) cell.outputs.add(output);

@@ -90,6 +90,7 @@ export function renderOutput(P, output) {
       break;
     case T.execute_result:
     case T.display_data:
+      if (output.data && P.mimeTypes.badge in output.data) wrap.classList.add("out-badge");
       wrap.append(renderData(output.data || {}));
       break;
     default:
@@ -103,9 +104,11 @@ export function renderOutput(P, output) {
  * Consecutive stream outputs of the same stream merge, as in Jupyter.
  */
 export class OutputArea {
-  constructor(P, container) {
+  /** `onAdd(output)` sees every output added (e.g. to lift a badge onto the cell). */
+  constructor(P, container, onAdd = () => {}) {
     this.P = P;
     this.container = container;
+    this.onAdd = onAdd;
     this.outputs = [];
     this.nodes = [];
   }
@@ -130,6 +133,7 @@ export class OutputArea {
       return;
     }
     const node = renderOutput(this.P, output);
+    this.onAdd(output);
     this.outputs.push(output);
     this.nodes.push(node);
     this.container.append(node);
