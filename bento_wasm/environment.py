@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import sys
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import BentoError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    #: ``admit(nbytes, what)``: asked before a body of that size is copied into Python memory;
+    #: raises (MemoryBudgetExceeded) to refuse. The kernel's memory budget supplies it.
+    Admit = Callable[[int, str], None]
 
 __all__ = ["CPythonEnvironment", "Environment", "HttpResponse", "current", "in_pyodide"]
 
@@ -51,8 +58,11 @@ class Environment(Protocol):
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         timeout_s: float = 60.0,
+        admit: Admit | None = None,
     ) -> HttpResponse:
-        """A blocking HTTP request. Network failures raise a :class:`BentoError`."""
+        """A blocking HTTP request. Network failures raise a :class:`BentoError`.
+
+        ``admit`` is asked about the body's size before the body is read into memory."""
         ...
 
 
@@ -69,6 +79,7 @@ class CPythonEnvironment:
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         timeout_s: float = 60.0,
+        admit: Admit | None = None,
     ) -> HttpResponse:
         import urllib.error  # imported here: urllib.request is slow to import in wasm
         import urllib.request
@@ -76,6 +87,9 @@ class CPythonEnvironment:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                length = response.headers.get("Content-Length")
+                if admit is not None and length is not None:
+                    admit(int(length), f"the answer of {method} {url}")
                 return HttpResponse(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as exc:
             return HttpResponse(exc.code, dict(exc.headers or {}), exc.read())

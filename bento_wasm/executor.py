@@ -52,6 +52,8 @@ class Request:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 60.0
+    #: asked ``admit(nbytes, what)`` before the answer is copied into memory (the budget)
+    admit: Callable[[int, str], None] | None = None
 
 
 @dataclass
@@ -90,6 +92,7 @@ class HttpTransport:
                 headers=self._headers(request),
                 body=request.body,
                 timeout_s=request.timeout_s,
+                admit=request.admit,
             )
         except NetworkError as exc:
             raise ExecutorError(
@@ -109,7 +112,11 @@ class HttpTransport:
         from .browser.offload import fetch_async
 
         status, body = await fetch_async(
-            self.url + request.path, request.method, self._headers(request), request.body
+            self.url + request.path,
+            request.method,
+            self._headers(request),
+            request.body,
+            request.admit,
         )
         return Response(status, body)
 
@@ -242,7 +249,11 @@ class Executor:
             header["timeout_s"] = self.timeout_s
         limit = (self.timeout_s or 3600.0) + CLIENT_MARGIN_S
         body = pack(header, buffers)
-        return Request("POST", f"{API}/{self.session}/execute", body, timeout_s=limit)
+        admit = self.admit
+        checked = None if admit is None else (lambda n, _: admit(n, "the executor's answer"))
+        return Request(
+            "POST", f"{API}/{self.session}/execute", body, timeout_s=limit, admit=checked
+        )
 
     def _finish(self, response: Response) -> tuple[dict[str, Any], list[Any]]:
         self._check(response)

@@ -60,15 +60,17 @@ class HttpTransport:
     async def fetch(
         self, request: HttpRequest, admit: Callable[[int, str], None] | None = None
     ) -> HttpResponse:
-        # The seam's fetch returns the body already in Python memory: admitted right after.
-        response = self.fetch_now(request)
-        if admit is not None:
-            admit(len(response.body), f"the answer of {request.url}")
-        return response
+        return self.fetch_now(request, admit)
 
-    def fetch_now(self, request: HttpRequest) -> HttpResponse:
+    def fetch_now(
+        self, request: HttpRequest, admit: Callable[[int, str], None] | None = None
+    ) -> HttpResponse:
         return self.environment.fetch(
-            request.url, method=request.method, headers=request.headers, body=request.body
+            request.url,
+            method=request.method,
+            headers=request.headers,
+            body=request.body,
+            admit=admit,
         )
 
     async def fetch_arrow(

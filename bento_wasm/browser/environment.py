@@ -6,9 +6,12 @@ page's main thread browsers refuse it, and the error says so.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..environment import HttpResponse, NetworkError
+
+if TYPE_CHECKING:
+    from ..environment import Admit
 
 __all__ = ["PyodideEnvironment"]
 
@@ -24,6 +27,7 @@ class PyodideEnvironment:
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         timeout_s: float = 60.0,
+        admit: Admit | None = None,
     ) -> HttpResponse:
         from js import XMLHttpRequest  # type: ignore[import-not-found]
         from pyodide.ffi import JsException, to_js
@@ -48,6 +52,8 @@ class PyodideEnvironment:
             (k.strip().lower(), v.strip())
             for k, _, v in (line.partition(":") for line in raw.split("\r\n") if line)
         )
-        response = xhr.response
+        response = xhr.response  # still a JS ArrayBuffer: admitted before it is copied
+        if response is not None and admit is not None:
+            admit(int(response.byteLength), f"the answer of {method} {url}")
         data = response.to_bytes() if response is not None else b""
         return HttpResponse(int(xhr.status), parsed, data)

@@ -7,14 +7,22 @@ keeps running while the executor works.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["fetch_async"]
 
 
 async def fetch_async(
-    url: str, method: str, headers: dict[str, str], body: Any
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: Any,
+    admit: Callable[[int, str], None] | None = None,
 ) -> tuple[int, bytes]:
+    """The answer's status and body; ``admit`` is asked before the body enters wasm memory."""
     from pyodide.ffi import to_js
     from pyodide.http import pyfetch
 
@@ -25,7 +33,10 @@ async def fetch_async(
         response = await pyfetch(url, method=method, headers=headers, body=payload)
     except OSError as exc:
         raise NetworkError(f"{method} {url} failed in the browser: {exc}") from exc
-    return response.status, await response.bytes()
+    buffer: Any = await response.js_response.arrayBuffer()
+    if admit is not None:
+        admit(int(buffer.byteLength), f"the answer of {method} {url}")
+    return response.status, buffer.to_bytes()
 
 
 async def ensure_arrow(kernel: Any, cell_id: str, code: str) -> None:

@@ -40,10 +40,23 @@ class WorkerKernel:
 
         A ``%line`` magic is not Python and would hide every import of the cell from the
         scan; it becomes the call the kernel runs. A cell magic's body is not Python.
+
+        A cell that first imports pandas also loads pyarrow: pandas decides once, when it is
+        imported, whether pyarrow exists, and Arrow-backed columns (data magics, offload
+        results) fail for good if pyarrow came later (the background preload usually loads
+        both; ``preload: []`` does not).
         """
+        import sys
+
         from ..magics import split_cell_magic, transform_line_magics
 
-        return "" if split_cell_magic(code) is not None else transform_line_magics(code)
+        source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
+        if "pandas" in source and "pandas" not in sys.modules and "pyarrow" not in sys.modules:
+            from pyodide.code import find_imports
+
+            if "pandas" in find_imports(source):
+                source += "\nimport pyarrow"
+        return source
 
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)

@@ -10,7 +10,6 @@ import http.server
 import json
 import shutil
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -203,11 +202,11 @@ def test_demo_runs_in_the_server_kernel_with_the_same_page(page):
 def test_interrupt_reaches_the_server_kernel(page):
     assert page.driver.execute_script("return window.bento.kind") == "server"
     page.run_cell(page.add_cell("kept = 'still here'"))
-    index = page.add_cell("import time\ntime.sleep(60)")
+    index = page.add_cell("import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
     after = page.add_cell("print('queued after the interrupt')")
     page.queue(index, after)
-    page.wait_running(index)
-    time.sleep(1)  # SIGINT to a kernel that has not begun the cell yet would be lost
+    # SIGINT to a kernel that has not begun the cell yet would be lost: wait for its output
+    wait_for(lambda: "sleeping" in page.cells()[index]["text"], 30, "the cell to begin")
     page.click("interrupt")
     page.wait_done(30)
     cells = page.cells()

@@ -21,6 +21,21 @@ def server():
         yield running
 
 
+COMMON = """
+import pandas as pd
+df = pd.DataFrame({'x': [1.0, 2.0, 3.0], 's': ['a', 'b', 'c']})
+total = 6.0
+
+@remote
+def add(a, b):
+    return a + b
+
+@remote
+def enrich(frame, factor=2):
+    return frame.assign(y=frame.x * factor, n=len(frame))
+"""
+
+
 @pytest.fixture(scope="module")
 def page(server):
     with chromium() as driver:
@@ -29,11 +44,19 @@ def page(server):
         started = kernel.start(executor=executor, offload={"auto": True}, preload=[])
         assert started["ok"], started
         kernel.run_ok("from bento_wasm.remote import remote\nkept = 'browser state'")
+        kernel.run_ok(COMMON)  # what several tests use, so each runs alone too (pytest -k)
         yield kernel
 
 
 def streams(outputs, name="stdout"):
     return "".join(o["text"] for o in outputs if o["type"] == "stream" and o["name"] == name)
+
+
+def test_pandas_imported_before_pyarrow_still_has_arrow_columns(page):
+    """COMMON imported pandas first (no preload): the worker loaded pyarrow with it, since
+    pandas looks for pyarrow only once, at import (Arrow-backed results need it)."""
+    code = "import pyarrow as pa\nstr(pd.Series(['a'], dtype=pd.ArrowDtype(pa.string())).dtype)"
+    assert page.text(code) == "'string[pyarrow]'"
 
 
 def test_remote_function_blocks_and_reads_like_local_code(page):
@@ -170,6 +193,28 @@ def test_payload_too_large(page):
     [error] = page.errors("import numpy as np\nhuge = np.zeros(3 * 2**20)\nenrich(huge)")
     assert error["ename"] == "PayloadTooLarge" and "16 MiB" in error["evalue"]
     assert page.text("huge.shape") == "(3145728,)"
+
+
+def test_an_answer_over_the_memory_budget_is_refused_before_it_is_copied(page):
+    page.run_ok(
+        "@remote\ndef zeros(n):\n    import numpy as np\n    return np.zeros(n, dtype='uint8')\n"
+        "import pyodide_js\nfrom bento_wasm.memory import active\n"
+        "def heap():\n    return pyodide_js._module.HEAP8.length"
+    )
+    in_use = int(page.text("active().snapshot(exact=True).in_use"))
+    page.run_ok(f"%memory --budget {in_use // 2**20 + 32}MiB")  # 32 MiB free
+    try:
+        before = int(page.text("heap()"))
+        [error] = page.errors("big = zeros(64 * 2**20)")
+        after = int(page.text("heap()"))
+        assert error["ename"] == "MemoryBudgetExceeded", error
+        assert "the executor's answer" in error["evalue"] and "64.0 MiB" in error["evalue"]
+        assert after - before < 16 * 2**20, "the answer was copied into wasm memory"
+        assert page.text("'big' in globals()") == "False"
+        assert page.text("len(zeros(1024))") == "1024", "what fits is still admitted"
+    finally:
+        page.run_ok("%memory --budget 75%")
+    assert page.text("kept") == "'browser state'"
 
 
 def test_wrong_token_and_executor_down(page, server):
