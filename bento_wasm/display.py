@@ -10,7 +10,6 @@ matplotlib figures and user classes render as they do in Jupyter.
 
 from __future__ import annotations
 
-import base64
 import io
 import sys
 from contextvars import ContextVar
@@ -60,7 +59,9 @@ def mimebundle(obj: Any) -> tuple[MimeBundle, MimeBundle]:
         data["image/png"] = _figure_png(obj)
     for mime in _BINARY & data.keys():
         if isinstance(data[mime], bytes | bytearray | memoryview):
-            data[mime] = base64.b64encode(bytes(data[mime])).decode("ascii")
+            from base64 import b64encode
+
+            data[mime] = b64encode(bytes(data[mime])).decode("ascii")
     data.setdefault("text/plain", repr(obj))
     return data, metadata
 

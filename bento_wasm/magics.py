@@ -20,14 +20,14 @@ which raises :class:`~bento_wasm.errors.MagicError` with the usage instead of ex
 
 from __future__ import annotations
 
-import argparse
 import re
-import shlex
+from functools import cache
 
 from .errors import MagicError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Awaitable, Callable
     from typing import Any
 
@@ -137,21 +137,60 @@ def transform_line_magics(code: str) -> str:
     return _LINE_MAGIC.sub(rewrite, code)
 
 
-class MagicArgumentParser(argparse.ArgumentParser):
-    """argparse for magic options: errors raise MagicError with the usage, never exit."""
+class MagicArgumentParser:
+    """argparse for magic options: errors raise MagicError with the usage, never exit.
+
+    The argparse parser is built when a line is first parsed: importing argparse (with
+    gettext) and shlex costs about 80 ms in wasm, and magics declare their options at import,
+    on the kernel's boot path.
+    """
 
     def __init__(self, magic: str, **kwargs: Any) -> None:
-        super().__init__(prog=magic, add_help=False, exit_on_error=False, **kwargs)
+        self.prog = magic
+        self._kwargs = kwargs
+        self._arguments: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._parser: argparse.ArgumentParser | None = None
 
-    def error(self, message: str) -> Any:  # argparse calls this; it must not return
-        raise MagicError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        self._arguments.append((args, kwargs))
+        if self._parser is not None:
+            self._parser.add_argument(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        return self._built().format_usage()
 
     def parse_line(self, line: str) -> argparse.Namespace:
+        import argparse
+        import shlex
+
+        parser = self._built()
         try:
             words = shlex.split(line)
         except ValueError as exc:
             raise MagicError(f"{self.prog}: {exc} in {line!r}") from exc
         try:
-            return self.parse_args(words)
+            return parser.parse_args(words)
         except argparse.ArgumentError as exc:
             raise MagicError(f"{self.prog}: {exc}\n{self.format_usage().strip()}") from exc
+
+    def _built(self) -> argparse.ArgumentParser:
+        if self._parser is None:
+            self._parser = _raising_parser()(self.prog, self._kwargs)
+            for args, kwargs in self._arguments:
+                self._parser.add_argument(*args, **kwargs)
+        return self._parser
+
+
+@cache
+def _raising_parser() -> Any:
+    """The argparse subclass behind MagicArgumentParser (defined when argparse is imported)."""
+    import argparse
+
+    class RaisingParser(argparse.ArgumentParser):
+        def __init__(self, prog: str, kwargs: dict[str, Any]) -> None:
+            super().__init__(prog=prog, add_help=False, exit_on_error=False, **kwargs)
+
+        def error(self, message: str) -> Any:  # argparse calls this; it must not return
+            raise MagicError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+    return RaisingParser

@@ -1,6 +1,6 @@
 """The offload planner: what a cell reads, binds and imports, and whether it is lite.
 
-Pure functions from source text (and data about the runtime) to dataclasses, no IO
+Pure functions from source text (and data about the runtime) to plain records, no IO
 (STYLE.md #2), so the same planner runs in the worker before every cell and in CPython
 tests in milliseconds:
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import sys
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .magics import LINE_MAGIC_CALL, split_cell_magic, transform_line_magics
 
@@ -42,8 +42,7 @@ PYODIDE_MISSING_STDLIB = frozenset(
 WORKING_FACTOR = 2.0
 
 
-@dataclass(frozen=True)
-class CellAnalysis:
+class CellAnalysis(NamedTuple):
     """What a cell does to the namespace, in order of first appearance."""
 
     reads: tuple[str, ...] = ()
@@ -54,12 +53,14 @@ class CellAnalysis:
     syntax_error: str = ""
 
 
-@dataclass
 class _Scope:
-    bound: set[str] = field(default_factory=set)
-    declared_global: set[str] = field(default_factory=set)
-    reads: list[str] = field(default_factory=list)
-    comprehension: bool = False
+    __slots__ = ("bound", "comprehension", "declared_global", "reads")
+
+    def __init__(self, bound: set[str] | None = None, comprehension: bool = False) -> None:
+        self.bound: set[str] = bound if bound is not None else set()
+        self.declared_global: set[str] = set()
+        self.reads: list[str] = []
+        self.comprehension = comprehension
 
 
 class _Analyzer(ast.NodeVisitor):
@@ -340,9 +341,11 @@ def analyze(source: str) -> CellAnalysis:
     )
 
 
-@dataclass(frozen=True)
-class Available:
-    """Which top-level modules the browser can import (data about the runtime, no probing)."""
+class Available(NamedTuple):
+    """Which top-level modules the browser can import (data about the runtime, no probing).
+
+    Plain classes and NamedTuples here, not dataclasses: this module is on the worker's boot
+    path, and importing dataclasses costs ~35 ms in wasm."""
 
     modules: frozenset[str] = frozenset()
 
@@ -379,13 +382,12 @@ class Available:
         return module.split(".")[0] in self.modules
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """Where a cell should run, and why."""
 
     lite: bool
     reasons: tuple[str, ...] = ()
-    analysis: CellAnalysis = field(default_factory=CellAnalysis)
+    analysis: CellAnalysis = CellAnalysis()
     missing: tuple[str, ...] = ()
     data_bytes: int = 0
     budget_bytes: int | None = None
