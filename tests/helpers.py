@@ -106,7 +106,10 @@ class BentoServer:
         self.process = subprocess.Popen(
             command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT
         )
-        wait_for(lambda: _answers(self.url + "/bento/config.json"), 30, "bento server", self.tail)
+        # A static file, not config.json: tests see the server as kernels started before any
+        # page asked for its config would see it.
+        ready = self.url + "/bento/static/worker/protocol.json"
+        wait_for(lambda: _answers(ready), 30, "bento server", self.tail)
         return self
 
     def __exit__(self, *exc: object) -> None:

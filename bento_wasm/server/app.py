@@ -94,10 +94,13 @@ class BentoApp(ExtensionApp):
         self.uploads = UploadJobs(self.warehouse, self.pool, self.upload_throttle_s)
         self.settings["bento_page_origins"] = list(self.page_origins)
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Runs once the server listens (its port is final)."""
+        self.export_executor_env()
+
     def export_executor_env(self) -> None:
-        """Kernels this server starts (the page's server kernel) find the executor through
-        BENTO_EXECUTOR_URL/TOKEN (datamagics.Executor.from_settings). Called when the page
-        asks for its config: by then the server's port is bound."""
+        """Kernels this server starts (the page's server kernel, JupyterLab's) find the executor
+        through BENTO_EXECUTOR_URL/TOKEN (data magics, ``@remote``, ``%%remote``)."""
         assert self.serverapp is not None
         os.environ.setdefault("BENTO_EXECUTOR_URL", self.serverapp.connection_url.rstrip("/"))
         token = self.serverapp.identity_provider.token
@@ -106,7 +109,6 @@ class BentoApp(ExtensionApp):
 
     def kernel_config(self) -> dict[str, Any]:
         assert self.serverapp is not None
-        self.export_executor_env()
         base = url_path_join(self.serverapp.base_url, "bento", "static")
         wheel = latest_wheel(Path(self.wheels_dir))
         return {

@@ -51,6 +51,15 @@ def test_cells_run_in_a_persistent_kernel_session(server, capsys):
     assert caught.value.ename_remote == "NameError"
 
 
+def test_kernels_the_server_starts_find_the_executor_without_the_page(server):
+    """No page asked for /bento/config.json here: the server exported the executor's URL and
+    token for its kernels once it listened (data magics, @remote and %%remote use them)."""
+    names = ("BENTO_EXECUTOR_URL", "BENTO_EXECUTOR_TOKEN")
+    code = f"import os\nenv = [os.environ.get(k) for k in {names!r}]"
+    env = cell(client(server, "env"), code, outputs=["env"])["values"]["env"]
+    assert env == [server.url.rstrip("/"), server.token]
+
+
 def test_displays_come_back_as_mime_bundles(server):
     from bento_wasm.display import Publisher, current_publisher
 
