@@ -379,6 +379,6 @@ def collect(
 @functools.lru_cache(maxsize=256)
 def _free_names(source: str, own: str) -> tuple[str, ...]:
     """Names a definition reads from its globals (parsed once per source: calls repeat)."""
-    from .offload import analyze
+    from .analysis import analyze
 
     return tuple(n for n in analyze(source).reads if n != own)

@@ -20,9 +20,10 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 
+from .analysis import python_source
 from .errors import ExecutorError, MagicError
 from .magics import MagicArgumentParser, registry
-from .offload import Available, plan, python_source
+from .offload import Available, plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _names(value: str | None) -> list[str] | None:
 
 def remote_cell(ctx: Any, args: str, body: str) -> Any:
     """``%%remote [--in a,b] [--out c,d]``: run the cell in the remote session."""
-    from .offload import analyze
+    from .analysis import analyze
 
     options = _parser.parse_line(args)
     inputs, outputs = _names(options.inputs), _names(options.outputs)

@@ -60,7 +60,7 @@ async def ensure_arrow(kernel: Any, cell_id: str, code: str) -> None:
 
 
 def _offloads(kernel: Any, code: str) -> bool:
-    from ..offload import analyze, python_source
+    from ..analysis import analyze, python_source
     from ..remote import RemoteFunction
 
     source = python_source(code)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bento_wasm.offload import Available, analyze, plan
+from bento_wasm.analysis import analyze
+from bento_wasm.offload import Available, plan
 from tests.helpers import RUNTIME
 
 STDLIB = {"os", "sys", "json", "math", "re", "collections", "itertools", "asyncio", "sqlite3"}
@@ -88,7 +89,7 @@ AVAILABLE = Available.from_runtime(LOCK, PRESENT, stdlib=STDLIB, pure_python=["t
 )
 def test_reads_and_binds(cell, reads, binds):
     if cell.startswith("%"):
-        from bento_wasm.offload import python_source
+        from bento_wasm.analysis import python_source
 
         cell = python_source(cell)
     analysis = analyze(cell)
