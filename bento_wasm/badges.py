@@ -6,8 +6,8 @@ protocol.json, next to a ``text/plain`` line. The notebook page shows it as a la
 line. It is saved with the outputs, so a reopened notebook keeps its badges. The same badge
 (by ``key``) is shown once per cell: a ``@remote`` function called in a loop adds one line.
 
-It works in the bento worker (its publisher), in IPython kernels (IPython's display) and in
-plain Python (the line is printed).
+It works in the bento worker (its publisher) and in IPython kernels (IPython's display); plain
+Python (a script using ``@remote``) shows nothing, as there is no cell to label.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def show(label: str, why: str, text: str, key: str | None = None) -> bool:
     Returns whether it was shown (False when this cell already had it)."""
     global _cell
     cell = _running_cell()
-    if cell is None or cell != _cell:
+    if cell is None:
+        return False
+    if cell != _cell:
         _cell = cell
         _shown.clear()
     key = key or label
@@ -55,11 +57,10 @@ def show(label: str, why: str, text: str, key: str | None = None) -> bool:
         return False
     _shown.add(key)
     bundle = {mime_type("badge"): {"label": label, "why": why}, "text/plain": text}
-    shell = _ipython() if current_publisher.get() is None else None
-    if shell is not None:
+    if current_publisher.get() is None:  # an IPython kernel
         from IPython.display import display as ipython_display
 
         ipython_display(bundle, raw=True)  # type: ignore[no-untyped-call]
     else:
-        display(bundle, raw=True)  # outside any kernel: prints the line
+        display(bundle, raw=True)
     return True

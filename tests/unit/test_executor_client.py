@@ -146,6 +146,13 @@ def test_remote_calls_show_one_badge_per_cell_and_function(executor):
     assert badges("add.local(1, 2)") == [], "a local call is not remote"
 
 
+def test_remote_calls_outside_a_kernel_show_no_badge(executor, capsys):
+    namespace = {"__name__": "__main__", "remote": remote}
+    define(namespace, "@remote\ndef one():\n    return 1\n", "<script badges>")
+    assert namespace["one"]() == 1
+    assert capsys.readouterr() == ("", ""), "a script has no cell to label"
+
+
 def run_cell(kernel, code):
     messages = []
     kernel._emit = messages.append
