@@ -150,7 +150,7 @@ class Encoder:
         spec: Spec = {"codec": "arrow", "kind": kind}
         try:
             if kind == "dataframe":
-                table = pa.Table.from_pandas(value)  # a RangeIndex travels as metadata only
+                table = frame_table(value)  # a RangeIndex travels as metadata only
             elif kind == "series":
                 name = "__series__" if value.name is None else str(value.name)
                 spec["name"] = value.name if is_plain(value.name) else None
@@ -172,6 +172,39 @@ class Encoder:
         self.buffers.append(part)
         self.nbytes += part.nbytes
         return spec
+
+
+def frame_table(frame: Any) -> Any:
+    """``pa.Table.from_pandas(frame)``, without its NaN scan where it is not needed.
+
+    from_pandas checks every float for NaN to mark it null: ~25 ns a value in wasm, 340 ms
+    for a 100 MiB frame. A frame of plain NumPy columns (floats, ints, bools) with unique
+    string names and a RangeIndex goes in as it is: each column a zero-copy view, NaN staying
+    NaN (a pandas float's missing value, read back as the same float64). The schema, with
+    pandas' metadata, is from_pandas's own; any other frame takes from_pandas. Only for
+    pandas-to-pandas travel: uploads (bento_wasm.arrow.to_ipc) keep from_pandas, so a
+    database sees NULL, not NaN.
+    """
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    columns = frame.columns
+    plain = (
+        type(frame.index).__name__ == "RangeIndex"
+        and columns.is_unique
+        and all(isinstance(name, str) for name in columns)
+        and all(
+            type(dtype).__module__.startswith("numpy") and dtype.kind in "fiub"
+            for dtype in frame.dtypes
+        )
+    )
+    if not plain:
+        return pa.Table.from_pandas(frame)
+    schema = pa.Schema.from_pandas(frame)
+    arrays = [
+        pa.array(frame[name].to_numpy(), type=schema.field(name).type, from_pandas=False)
+        for name in columns
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 class Decoder:

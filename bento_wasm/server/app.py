@@ -97,6 +97,12 @@ class BentoApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Runs once the server listens (its port is final)."""
         self.export_executor_env()
+        server = getattr(serverapp, "http_server", None)
+        if server is not None:
+            # Tornado reads request bodies in 64 KiB chunks: 1600 reads and appends for one
+            # 100 MiB offload request. 4 MiB chunks take ~1/3 off the time to receive it.
+            server.conn_params.chunk_size = 1 << 22
+            server.read_chunk_size = 1 << 22
 
     def export_executor_env(self) -> None:
         """Kernels this server starts (the page's server kernel, JupyterLab's) find the executor

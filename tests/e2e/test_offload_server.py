@@ -149,6 +149,29 @@ def test_kernel_killed_mid_call_then_fresh_session_says_state_was_lost(server, c
     assert capsys.readouterr().err == "", "the notice is given once"
 
 
+def test_calls_count_as_kernel_activity(server):
+    """Jupyter Server's own activity watch is off for session kernels (it copied every
+    result once more); the executor records each call, which culling and /api/kernels read."""
+    executor = client(server, "activity")
+    cell(executor, "1")
+    kernel_id = next(s["kernel_id"] for s in _get(server, "/bento/api/sessions")["sessions"]
+                     if s["id"] == "activity")  # fmt: skip
+    before = next(k for k in _get(server, "/api/kernels") if k["id"] == kernel_id)
+    time.sleep(0.05)
+    cell(executor, "2")
+    after = next(k for k in _get(server, "/api/kernels") if k["id"] == kernel_id)
+    assert after["last_activity"] > before["last_activity"] and after["execution_state"] == "idle"
+    executor.shutdown()
+
+
+def _get(server, path):
+    request = urllib.request.Request(
+        server.url + path, headers={"Authorization": f"token {server.token}"}
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
 def test_sessions_are_listed_and_closed(server):
     executor = client(server, "closing")
     cell(executor, "1")

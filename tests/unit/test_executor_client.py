@@ -73,6 +73,40 @@ def test_data_travels_as_arrow():
     pd.testing.assert_frame_equal(mixed["frame"], frame, check_dtype=False)
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(
+            {
+                "x": [1.0, np.nan, 3.0],
+                "f32": np.array([np.nan, 1, 2], dtype="float32"),
+                "i": [1, 2, 3],
+                "u8": np.array([1, 2, 3], dtype="uint8"),
+                "b": [True, False, True],
+            }
+        ),
+        pd.DataFrame({"x": [1.0, 2.0]}, index=pd.RangeIndex(10, 14, 2)),
+        pd.DataFrame(),
+        pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]}),  # these three take from_pandas
+        pd.DataFrame({"x": pd.array([1, None], dtype="Int64")}),
+        pd.DataFrame({0: [1.0], 1: [2.0]}),
+    ],
+)
+def test_frames_of_plain_numpy_columns_skip_the_nan_scan_and_keep_their_schema(frame):
+    import pyarrow as pa
+
+    from bento_wasm.values import frame_table
+
+    table = frame_table(frame)
+    assert table.schema.equals(pa.Table.from_pandas(frame).schema, check_metadata=True)
+    back = roundtrip(frame)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False, check_index_type=False)
+    plain = all(isinstance(dtype, np.dtype) for dtype in frame.dtypes) and "x" in frame
+    if plain and frame["x"].isna().any():
+        assert table.column("x").null_count == 0, "NaN stays a float, as in pandas"
+        assert back["x"].dtype == "float64" and np.isnan(back["x"][1])
+
+
 def test_other_values_are_a_clear_error_naming_them():
     with pytest.raises(TransferError) as caught:
         Encoder().encode("argument `conn`", object())
