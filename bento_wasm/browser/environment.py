@@ -30,21 +30,29 @@ class PyodideEnvironment:
         admit: Admit | None = None,
     ) -> HttpResponse:
         from js import XMLHttpRequest  # type: ignore[import-not-found]
-        from pyodide.ffi import JsException, to_js
+        from pyodide.ffi import JsException, create_proxy
 
         xhr: Any = XMLHttpRequest.new()
+        # The body goes out as a view of its bytes in wasm memory, not a copy (send() reads it
+        # before it returns; the worker is blocked meanwhile, so the memory cannot move).
+        proxy: Any = create_proxy(body) if body is not None else None
+        view: Any = proxy.getBuffer("u8") if proxy is not None else None
         try:
             xhr.open(method, url, False)
             xhr.responseType = "arraybuffer"
             xhr.timeout = int(timeout_s * 1000)  # allowed for synchronous requests in a worker
             for key, value in (headers or {}).items():
                 xhr.setRequestHeader(key, value)
-            xhr.send(to_js(body) if body is not None else None)
+            xhr.send(view.data if view is not None else None)
         except JsException as exc:
             raise NetworkError(
                 f"{method} {url} failed in the browser: {exc}. Blocking requests work only in a "
                 "Web Worker; check that the server is running and allows this page's origin (CORS)."
             ) from exc
+        finally:
+            if view is not None:
+                view.release()
+                proxy.destroy()
         if xhr.status == 0:
             raise NetworkError(f"{method} {url}: no response (server down or CORS refused)")
         raw = xhr.getAllResponseHeaders() or ""
