@@ -40,6 +40,7 @@ class Snapshot:
     __slots__ = (
         "ceiling_bytes",
         "heap_bytes",
+        "host",
         "js_heap_bytes",
         "js_heap_limit_bytes",
         "probe_ms",
@@ -58,6 +59,7 @@ class Snapshot:
         js_heap_limit_bytes: int | None = None,
         probe_ms: float = 0.0,
         taken_at: float | None = None,
+        host: str = "wasm",
     ) -> None:
         #: wasm linear memory now (its high-water size: it never shrinks)
         self.heap_bytes = heap_bytes
@@ -72,6 +74,9 @@ class Snapshot:
         self.js_heap_limit_bytes = js_heap_limit_bytes
         self.probe_ms = probe_ms
         self.taken_at = time.time() if taken_at is None else taken_at
+        #: what the heap is: "wasm" (the worker's linear memory) or "process" (a CPython
+        #: kernel's resident memory, against the machine's or container's limit)
+        self.host = host
 
     @property
     def exact(self) -> bool:

@@ -1,5 +1,5 @@
-"""``%load_ext bento_wasm``: the data magics and ``%%remote`` in IPython kernels (JupyterLite,
-CPython ipykernel; ``@remote`` needs no extension).
+"""``%load_ext bento_wasm``: the data magics, ``%%remote`` and ``%memory`` in IPython kernels
+(JupyterLite, CPython ipykernel; ``@remote`` needs no extension).
 
 The handlers are the ones the project's worker runs (bento_wasm.datacells); here they fetch
 through the environment seam, which never suspends, so each coroutine is driven to its end
@@ -31,6 +31,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from IPython.display import display
 
     from . import datacells
+    from .memory_report import memory_magic
     from .remote import remote_cell
 
     def context() -> MagicContext:
@@ -59,5 +60,24 @@ def load_ipython_extension(ipython: Any) -> None:
     for name, handler in datacells.line_magics().items():
         ipython.register_magic_function(line(handler), "line", name)
     ipython.register_magic_function(cell(remote_cell), "cell", "remote")
+    _activate_memory_monitor()
+    ipython.register_magic_function(line(memory_magic), "line", "memory")
     for name, handler in datacells.BODYLESS.items():
         ipython.register_magic_function(line_cell(handler), "line_cell", name)
+
+
+def _activate_memory_monitor() -> None:
+    """What %memory reports: JupyterLite's wasm heap, or this CPython process."""
+    from . import memory
+    from .environment import in_pyodide
+
+    if memory.active() is not None:
+        return
+    if in_pyodide():
+        from .browser.memory import WasmProbe
+
+        memory.Monitor(WasmProbe()).activate()
+    else:
+        from .process import ProcessProbe
+
+        memory.Monitor(ProcessProbe()).activate()

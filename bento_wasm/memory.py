@@ -287,10 +287,14 @@ class Monitor:
     # -- wiring -----------------------------------------------------------------------------
     def install(self, kernel: Kernel) -> Monitor:
         """Become ``kernel``'s admission check and per-cell accountant, and the active monitor."""
-        global _active
         kernel.admit = self.admit
         kernel.pre_cell.append(self.pre_cell)
         kernel.post_cell.append(self.post_cell)
+        return self.activate()
+
+    def activate(self) -> Monitor:
+        """Become the monitor ``%memory`` reports on (IPython kernels: no per-cell wiring)."""
+        global _active
         _active = self
         return self
 

@@ -122,6 +122,13 @@ class Report:
                 s.heap_bytes / s.ceiling_bytes,
                 f"{format_size(s.heap_bytes)} of the {format_size(s.ceiling_bytes)} ceiling "
                 "(grown to; never shrinks)",
+            )
+            if s.host == "wasm"
+            else (
+                "process",
+                s.heap_bytes / s.ceiling_bytes,
+                f"{format_size(s.heap_bytes)} resident of the {format_size(s.ceiling_bytes)} "
+                "this kernel may use (container limit or physical memory)",
             ),
             ("free", None, f"{format_size(max(0, limit - s.in_use))} left in the budget"),
         ]
@@ -206,8 +213,8 @@ def memory_magic(ctx: MagicContext, args: str) -> Report:
     monitor = active()
     if monitor is None:
         raise MagicError(
-            "%memory: no memory monitor runs in this kernel; it is installed by the bento-wasm "
-            "worker (bento_wasm.browser.worker.start)"
+            "%memory: no memory monitor runs in this kernel; the bento-wasm worker installs "
+            "one, and so does `%load_ext bento_wasm` in an IPython kernel"
         )
     try:
         if options.budget is not None:

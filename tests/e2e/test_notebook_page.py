@@ -190,6 +190,9 @@ def test_demo_runs_in_the_server_kernel_with_the_same_page(page):
     assert len(live["outputs"]) == 1 and "'step 5 of 5'" in live["text"]
     check_sql_chart_and_upload(page, cells)
     check_remote(cells)
+    if "memory" in LANDED:  # the kernel process's memory, from %load_ext bento_wasm
+        summary = find(cells, "%memory")
+        assert "budget" in summary["text"] and "resident" in summary["text"], summary
     hidden = page.driver.execute_script("return document.getElementById('memory-meter').hidden")
     assert hidden is True  # the meter is the browser kernel's; the server kernel has none
     page.driver.execute_script(  # the remote cells and their badges in the screenshot

@@ -278,3 +278,19 @@ def test_headroom_is_cheap_far_from_the_thresholds_and_exact_near_them():
     heap.heap = 900 * MiB  # grown once, freed again
     assert monitor.headroom() == 1 * GiB - 100 * MiB
     assert heap.exact_calls == 1
+
+
+def test_a_cpython_kernel_reports_its_resident_memory_against_its_limit():
+    from bento_wasm.memory_report import build_report
+    from bento_wasm.process import ProcessProbe, memory_limit, resident_bytes
+
+    ballast = bytearray(64 * 2**20)  # touched below, so resident
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    probe = ProcessProbe()
+    snap = probe(False)
+    assert snap.host == "process" and snap.exact
+    assert 64 * 2**20 < snap.in_use == snap.heap_bytes <= snap.ceiling_bytes == memory_limit()
+    assert abs(resident_bytes() - snap.in_use) < 64 * 2**20
+    text = repr(build_report(Monitor(probe), {"ballast": ballast}))
+    assert "process" in text and "resident" in text and "wasm heap" not in text
+    assert "ballast" in text and "64.0 MiB" in text
