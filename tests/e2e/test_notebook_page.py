@@ -157,7 +157,7 @@ def test_demo_runs_in_the_serverless_kernel(page):
     page.screenshot("notebook.png")
 
 
-def test_save_writes_nbformat_4_and_reload_shows_the_outputs(page, root):
+def test_save_writes_nbformat_4_and_reload_shows_the_outputs(page, root, server):
     page.click("save")
     wait_for(lambda: "Saved notebooks/demo.ipynb" in page.banner(), 10, "save", page.problems)
     saved = nbformat.read(root / "notebooks" / "demo.ipynb", as_version=4)
@@ -175,6 +175,10 @@ def test_save_writes_nbformat_4_and_reload_shows_the_outputs(page, root):
     assert find(cells, "def heavy")["badges"] == "remote", "badges come back with the outputs"
     assert "<table" in reloaded["html"] and reloaded["prompt"] == f"[{table.execution_count}]:"
     assert page.driver.execute_script("return window.bento.notebook.dirty") is False
+    log = server.log.read_text(errors="replace")
+    before, saved_line, after_save = log.rpartition("Saving file at /notebooks/demo.ipynb")
+    assert saved_line and "is not trusted" in before, "the demo file starts untrusted"
+    assert "is not trusted" not in after_save, "cells the user ran are trusted: the save signs"
 
 
 def test_demo_runs_in_the_server_kernel_with_the_same_page(page):

@@ -121,6 +121,9 @@ export class Notebook extends EventTarget {
       return P.replyStatuses.aborted;
     }
     cell.outputs.clear();
+    // As in JupyterLab: outputs of code the user runs are trusted, so saving signs the notebook
+    // (the server strips this key from the file; opened again, it shows trusted).
+    cell.metadata = { ...cell.metadata, trusted: true };
     cell.setPrompt(null, true);
     for (const key of ["offload", "mem"]) cell.setBadge(key, "");
     badgeForSource(cell);
