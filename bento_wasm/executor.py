@@ -269,7 +269,10 @@ class Executor:
         limit = (self.timeout_s or 3600.0) + CLIENT_MARGIN_S
         body = pack(header, buffers)
         admit = self.admit
-        checked = None if admit is None else (lambda n, _: admit(n, "the executor's answer"))
+        what = (
+            "the executor's answer (return less: a summary or a sample; or keep big results remote)"
+        )
+        checked = None if admit is None else (lambda n, _: admit(n, what))
         return Request(
             "POST", f"{API}/{self.session}/execute", body, timeout_s=limit, admit=checked
         )

@@ -17,11 +17,9 @@ from bento_wasm.executor import (
     Response,
 )
 from bento_wasm.kernel import Kernel
-from bento_wasm.protocol import mime_type
 from bento_wasm.remote import AutoOffload, remote
 from bento_wasm.values import Decoder, Encoder, pack, unpack
-
-BADGE = mime_type("badge")
+from tests.helpers import BADGE
 
 
 @pytest.fixture
