@@ -33,7 +33,7 @@ RUN_JS = """
 const done = arguments[arguments.length - 1];
 const [setup, cells, rounds] = [arguments[0], arguments[1], arguments[2]];
 (async () => {
-  const { BentoKernel } = await import("./static/worker/kernel.js");
+  const { BentoKernel } = await import("./static/kernel/kernel.js");
   const config = await (await fetch("./config.json")).json();
   const kernels = {
     monitored: new BentoKernel({ ...config, preload: [] }),
@@ -61,7 +61,7 @@ const [setup, cells, rounds] = [arguments[0], arguments[1], arguments[2]];
 
 PROBE_CODE = """
 import statistics, time
-from bento_wasm.memory import active
+from bento_wasm.memory.budget import active
 monitor = active()
 def median_ms(exact, n=25):
     costs = []

@@ -28,8 +28,8 @@ SETUP = """
 import json, statistics, time
 import numpy as np, pandas as pd
 from bento_wasm.environment import current
-from bento_wasm.remote import remote
-from bento_wasm.values import Decoder, Encoder, pack, unpack
+from bento_wasm import remote
+from bento_wasm.offload.values import Decoder, Encoder, pack, unpack
 
 @remote
 def noop():

@@ -40,7 +40,7 @@ ARROW_CELL = "%%sql -o df_arrow\n" + QUERY
 JSON_CELL = """
 import json
 import pandas as pd
-from bento_wasm.datacells import session
+from bento_wasm.data.cells import session
 _data = session()
 _request = _data.executor.request("sql", "POST", {{"sql": "{query}", "format": "json"}})
 _answer = await _data.transport.fetch(_request)

@@ -40,7 +40,7 @@ worker.onerror = (e) => done({ error: e.message });
 BENTO_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const { BentoKernel } = await import("./static/worker/kernel.js");
+  const { BentoKernel } = await import("./static/kernel/kernel.js");
   const config = await (await fetch("./config.json")).json();
   const t0 = performance.now();
   const kernel = new BentoKernel(config);

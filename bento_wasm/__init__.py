@@ -1,20 +1,46 @@
 """bento-wasm: serverless Python notebooks on Pyodide.
 
 The top-level package imports only the standard library, so ``import bento_wasm``
-is cheap in a browser worker and in CPython alike. Layers (STYLE.md #4):
+is cheap in a browser worker and in CPython alike. The layout (STYLE.md #7), one folder
+per capability, each saying in its ``__init__`` what it owns and may import:
 
-- core (this package's top-level modules): stdlib only, safe anywhere;
-- ``bento_wasm.browser``: talks to JavaScript, imported only inside Pyodide;
-- ``bento_wasm.server``: the executor, needs the ``server`` extra.
+- shared at the top: ``errors`` (the one exception tree), ``environment`` (the host seam),
+  ``protocol`` + ``protocol.json`` (the worker protocol), ``runtime`` (the Pyodide runtime's
+  assembler), ``ipython`` (``%load_ext bento_wasm``);
+- capabilities: ``kernel`` (cells, magics, displays), ``arrow`` (IPC <-> pandas), ``memory``
+  (the budget), ``data`` (the data magics), ``offload`` (``@remote`` and the executor client);
+- layers, packages of their own: ``browser`` (may import ``js``/``pyodide``; imported only
+  inside Pyodide, through the environment seam) and ``server`` (the executor, a Jupyter
+  Server extension; needs the ``server`` extra).
+
+``from bento_wasm import remote`` is the decorator (loaded on first use).
 """
 
 from __future__ import annotations
 
 from .errors import BentoError
 
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up in wasm
+if TYPE_CHECKING:
+    from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["BentoError", "__version__", "load_ipython_extension"]
+__all__ = ["BentoError", "__version__", "connect", "load_ipython_extension", "remote"]
+
+#: Public names loaded on first use (importing them at start-up costs time in wasm).
+_LAZY = {
+    "remote": "bento_wasm.offload.calls",
+    "connect": "bento_wasm.offload.calls",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'bento_wasm' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -22,10 +48,3 @@ def load_ipython_extension(ipython: object) -> None:
     from .ipython import load_ipython_extension as load
 
     load(ipython)
-
-
-def _jupyter_server_extension_points() -> list[dict[str, object]]:
-    """Jupyter Server finds the executor here; jupyter_server is imported only then."""
-    from .server.app import BentoApp
-
-    return [{"module": "bento_wasm.server.app", "app": BentoApp}]

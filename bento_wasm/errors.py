@@ -15,6 +15,7 @@ subclasses the standard category where one fits, so ``except OSError`` or
     ├── MemoryBudgetExceeded (MemoryError)  work refused before it would exceed the budget
     ├── ConfigError (ValueError)      an option (boot options, a setting) has a bad value
     ├── TransferError (TypeError)     a value that cannot travel to or from the executor
+    ├── NetworkError (OSError)        a request could not reach its server (the environment seam)
     ├── ExecutorError (OSError)       the remote executor is unreachable or refused us
     │   ├── ExecutorTimeout (TimeoutError)  a remote call ran past its time limit
     │   ├── PayloadTooLarge           a request larger than the executor's limit
@@ -44,6 +45,7 @@ __all__ = [
     "KernelError",
     "MagicError",
     "MemoryBudgetExceeded",
+    "NetworkError",
     "PayloadTooLarge",
     "ProtocolError",
     "RemoteError",
@@ -119,6 +121,10 @@ class MemoryBudgetExceeded(BentoError, MemoryError):
 
 class ConfigError(BentoError, ValueError):
     """An option (boot options, a run-time setting) has a value that cannot be used."""
+
+
+class NetworkError(BentoError, OSError):
+    """A request could not reach its server."""
 
 
 class ExecutorError(BentoError, OSError):

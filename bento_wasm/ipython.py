@@ -1,7 +1,7 @@
 """``%load_ext bento_wasm``: the data magics, ``%%remote`` and ``%memory`` in IPython kernels
 (JupyterLite, CPython ipykernel; ``@remote`` needs no extension).
 
-The handlers are the ones the project's worker runs (bento_wasm.datacells); here they fetch
+The handlers are the ones the project's worker runs (bento_wasm.data.cells); here they fetch
 through the environment seam, which never suspends, so each coroutine is driven to its end
 synchronously: IPython's cell magics are plain functions.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .magics import MagicContext
+from .kernel.magics import MagicContext
 
 __all__ = ["load_ipython_extension", "run_now"]
 
@@ -30,9 +30,9 @@ def run_now(value: Any) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     from IPython.display import display
 
-    from . import datacells
-    from .memory_report import memory_magic
-    from .remote import remote_cell
+    from .data import magics as data_magics
+    from .memory.report import memory_magic
+    from .offload.calls import remote_cell
 
     def context() -> MagicContext:
         return MagicContext(ipython.user_ns, display)
@@ -55,29 +55,21 @@ def load_ipython_extension(ipython: Any) -> None:
 
         return magic
 
-    for name, handler in datacells.cell_magics().items():
+    for name, handler in data_magics.cell_magics().items():
         ipython.register_magic_function(cell(handler), "cell", name)
-    for name, handler in datacells.line_magics().items():
+    for name, handler in data_magics.line_magics().items():
         ipython.register_magic_function(line(handler), "line", name)
     ipython.register_magic_function(cell(remote_cell), "cell", "remote")
     _activate_memory_monitor()
     ipython.register_magic_function(line(memory_magic), "line", "memory")
-    for name, handler in datacells.BODYLESS.items():
+    for name, handler in data_magics.BODYLESS.items():
         ipython.register_magic_function(line_cell(handler), "line_cell", name)
 
 
 def _activate_memory_monitor() -> None:
     """What %memory reports: JupyterLite's wasm heap, or this CPython process."""
-    from . import memory
-    from .environment import in_pyodide
+    from .environment import current
+    from .memory.budget import Monitor, active
 
-    if memory.active() is not None:
-        return
-    if in_pyodide():
-        from .browser.memory import WasmProbe
-
-        memory.Monitor(WasmProbe()).activate()
-    else:
-        from .process import ProcessProbe
-
-        memory.Monitor(ProcessProbe()).activate()
+    if active() is None:
+        Monitor(current().memory_probe()).activate()

@@ -299,7 +299,7 @@ def _download(item: Download, cache: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bento_wasm.runtime",
+        prog="bento runtime",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

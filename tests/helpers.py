@@ -108,7 +108,7 @@ class BentoServer:
         )
         # A static file, not config.json: tests see the server as kernels started before any
         # page asked for its config would see it.
-        ready = self.url + "/bento/static/worker/protocol.json"
+        ready = self.url + "/bento/static/kernel/protocol.json"
         wait_for(lambda: _answers(ready), 30, "bento server", self.tail)
         return self
 
@@ -152,7 +152,7 @@ def wait_for(
 START_KERNEL_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const { BentoKernel } = await import(arguments[0] + "/bento/static/worker/kernel.js");
+  const { BentoKernel } = await import(arguments[0] + "/bento/static/kernel/kernel.js");
   const config = await (await fetch(arguments[0] + "/bento/config.json")).json();
   const kernel = new BentoKernel({ ...config, ...(arguments[1] || {}) });
   window.kernel = kernel;

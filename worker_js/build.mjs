@@ -1,9 +1,9 @@
-// Bundle the notebook page: src/page.js -> dist/ (git-ignored, served at /bento/static/worker/dist/).
+// Bundle the notebook page: page/page.js -> dist/ (git-ignored, served at /bento/static/page/).
 // `npm run build` (./dev runs it); `node build.mjs --watch` rebuilds on change.
 import * as esbuild from "esbuild";
 
 const options = {
-  entryPoints: { page: "src/page.js" },
+  entryPoints: { page: "page/page.js" },
   bundle: true,
   splitting: true, // the server kernel (@jupyterlab/services) loads only when chosen
   format: "esm",

@@ -1,4 +1,14 @@
-"""The browser layer: code that talks to JavaScript. Import it only inside Pyodide."""
+"""The browser layer: the Pyodide side of everything, in a Web Worker (or Node.js).
+
+Owns: ``worker`` (the worker's Python half), ``environment`` (the seam's Pyodide
+implementation: blocking and awaitable HTTP, the package loader, the heap probe),
+``memory`` (wasm heap probes, the budget's wiring), ``arrow`` (JS bytes into wasm memory
+once, export views) and ``magics`` (the data magics' transport: JavaScript makes the
+requests).
+
+May import: ``js``, ``pyodide``, ``pyodide_js`` and every core package. The core reaches it
+only through :func:`bento_wasm.environment.current`. Import it only inside Pyodide.
+"""
 
 from __future__ import annotations
 

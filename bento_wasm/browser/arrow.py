@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import arrow
+from ..arrow import ipc as arrow
 from ..errors import ArrowError, BentoError
 
 __all__ = [

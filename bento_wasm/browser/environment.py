@@ -1,17 +1,22 @@
-"""The Pyodide side of the environment seam: blocking HTTP through synchronous XHR.
+"""The Pyodide side of the environment seam: blocking HTTP through synchronous XHR,
+awaitable HTTP through the page's ``fetch``, Pyodide's package loader and the wasm heap probe.
 
 Synchronous XHR works in a Web Worker (RUNTIME.md: about 3 ms a small call); on the
-page's main thread browsers refuse it, and the error says so.
+page's main thread browsers refuse it, and the error says so. The awaitable form uses
+``pyodide.http.pyfetch``, so the worker's event loop keeps running while the server works.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..environment import HttpResponse, NetworkError
+from ..environment.interface import HttpResponse
+from ..errors import NetworkError
 
 if TYPE_CHECKING:
-    from ..environment import Admit
+    from collections.abc import Sequence
+
+    from ..environment.interface import Admit, Probe
 
 __all__ = ["PyodideEnvironment"]
 
@@ -65,3 +70,43 @@ class PyodideEnvironment:
             admit(int(response.byteLength), f"the answer of {method} {url}")
         data = response.to_bytes() if response is not None else b""
         return HttpResponse(int(xhr.status), parsed, data)
+
+    async def fetch_async(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse:
+        """``admit`` is asked before the answer enters wasm memory."""
+        from pyodide.ffi import to_js
+        from pyodide.http import pyfetch
+
+        payload = to_js(memoryview(body)) if body is not None else None
+        try:
+            response = await pyfetch(url, method=method, headers=headers or {}, body=payload)
+        except OSError as exc:
+            raise NetworkError(f"{method} {url} failed in the browser: {exc}") from exc
+        buffer: Any = await response.js_response.arrayBuffer()
+        if admit is not None:
+            admit(int(buffer.byteLength), f"the answer of {method} {url}")
+        return HttpResponse(response.status, dict(response.headers), buffer.to_bytes())
+
+    async def load_packages(self, names: Sequence[str]) -> None:
+        """Always through ``loadPackage``: it takes Pyodide's package lock, so it waits for a
+        background preload of the same packages (or does nothing when they are loaded)."""
+        import pyodide_js  # type: ignore[import-not-found]
+
+        await pyodide_js.loadPackage(list(names), messageCallback=_quiet)
+
+    def memory_probe(self) -> Probe:
+        from .memory import WasmProbe
+
+        return WasmProbe()
+
+
+def _quiet(message: str) -> None:
+    """Pyodide's "Loading pyarrow ..." lines are not the cell's output."""

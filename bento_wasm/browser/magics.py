@@ -4,23 +4,24 @@ worker_js/magics.js installs ``globalThis.bentoMagics`` (the JS middleware) when
 boots: ``fetch(request)`` answers ``{status, contentType, body}``; ``fetchArrow(request,
 name)`` fetches an Arrow IPC stream with the page's credentials and injects it through
 worker_js/arrow.js (streamed into wasm memory, admitted by the kernel's budget, bound only on
-success). Python plans the requests (bento_wasm.datamagics) and shows the results.
+success). Python plans the requests (bento_wasm.data.parsing) and shows the results.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..environment import HttpResponse, NetworkError, current
-from ..errors import BentoError
-from ..transport import spawn
+from ..data.transport import spawn
+from ..environment import current
+from ..environment.interface import HttpResponse
+from ..errors import BentoError, NetworkError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from ..datamagics import HttpRequest
-    from ..kernel import Kernel
+    from ..data.requests import HttpRequest
+    from ..kernel.interpreter import Kernel
 
 __all__ = ["WorkerTransport", "install"]
 
@@ -84,10 +85,13 @@ def _response(answer: Any) -> HttpResponse:
 
 def install(kernel: Kernel, options: dict[str, Any]) -> None:
     """Point this worker's data magics at the JS middleware and the kernel's budget."""
-    from .. import datacells
+    from ..data import (
+        magics,  # noqa: F401 - registers the data magics
+        session,
+    )
 
-    datacells.configure(
-        datacells.DataSession(
+    session.configure(
+        session.DataSession(
             WorkerTransport(),
             options,
             environ={},

@@ -21,13 +21,15 @@ from __future__ import annotations
 import time
 
 from ..errors import ConfigError
-from ..memory import Budget, Monitor, Snapshot
+from ..memory import magic as _magic  # noqa: F401 - registers %memory
+from ..memory.budget import Budget, Monitor
+from ..memory.heap import Snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..kernel import Kernel
+    from ..kernel.interpreter import Kernel
 
 __all__ = ["WasmProbe", "copy_into_wasm", "install"]
 

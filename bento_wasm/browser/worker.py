@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kernel import Kernel
+from ..kernel.interpreter import Kernel
 
 __all__ = ["WorkerKernel", "start"]
 
@@ -28,7 +28,9 @@ class WorkerKernel:
         from . import memory
 
         self.memory = memory.install(self.kernel, options)
-        from .. import remote  # registers %%remote; the executor comes from the options
+        from ..offload import (
+            calls as remote,  # registers %%remote; the executor comes from the options
+        )
 
         self.offload = remote.install(self.kernel, options, memory=self.memory)
         from . import magics
@@ -48,7 +50,7 @@ class WorkerKernel:
         """
         import sys
 
-        from ..magics import split_cell_magic, transform_line_magics
+        from ..kernel.magics import split_cell_magic, transform_line_magics
 
         source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
         if "pandas" in source and "pandas" not in sys.modules and "pyarrow" not in sys.modules:

@@ -1,5 +1,10 @@
 """The server layer: the executor as a Jupyter Server extension (needs the ``server`` extra).
 
+Owns: the page and static parts (``app``, ``static``), the data API (``api``, ``dataapi``,
+``warehouse``, ``uploads``, ``demo``) and the offload sessions (``sessions``). May import
+jupyter_server, tornado, pyarrow, duckdb, ADBC and every core package; nothing in the core
+imports it.
+
 Install with ``pip install 'bento-wasm[server]'``; run with ``python -m bento_wasm.server``.
 """
 
@@ -11,3 +16,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "bento_wasm.server needs the 'server' extra: pip install 'bento-wasm[server]'"
     ) from exc
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """Jupyter Server finds the executor here (``jpserver_extensions``: ``bento_wasm.server``)."""
+    from .app import BentoApp
+
+    return [{"module": "bento_wasm.server.app", "app": BentoApp}]

@@ -7,7 +7,8 @@ Paths (under the server's base URL):
     /bento/config.json           kernel options for BentoKernel (data, not code)
     /bento/static/pyodide/...    the assembled Pyodide runtime
     /bento/static/wheels/...     the bento_wasm wheel
-    /bento/static/worker/...     worker_js/ and protocol.json
+    /bento/static/kernel/...     worker_js/kernel/ (BentoKernel, the worker) and protocol.json
+    /bento/static/page/...       the notebook page's bundle (worker_js/dist/)
     /bento/api/...               the executor's API (token auth; see dataapi.py)
 """
 
@@ -23,7 +24,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Dict, Float, Int, List, Unicode
 
 from . import dataapi
-from .sessions import handlers as session_handlers
+from .sessionapi import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, latest_wheel
 
 __all__ = ["BentoApp"]
@@ -43,7 +44,9 @@ class BentoApp(ExtensionApp):
     wheels_dir = Unicode(str(REPO / "wheels"), help="folder with the bento_wasm wheel").tag(
         config=True
     )
-    worker_dir = Unicode(str(REPO / "worker_js"), help="the worker_js folder").tag(config=True)
+    worker_dir = Unicode(
+        str(REPO / "worker_js"), help="the worker_js folder (kernel/, page/, dist/)"
+    ).tag(config=True)
     preload = List(
         Unicode(),
         default_value=["pandas", "pyarrow"],
@@ -79,6 +82,12 @@ class BentoApp(ExtensionApp):
         "", help="base URL of Google Sheets' CSV export (default https://docs.google.com)"
     ).tag(config=True)
     graphql_endpoint = Unicode("", help="default endpoint of %%graphql").tag(config=True)
+
+    @classmethod
+    def get_extension_package(cls) -> str:
+        """The package Jupyter Server enables (``jpserver_extensions``): the server layer, whose
+        ``_jupyter_server_extension_points`` names this app; the core never imports it."""
+        return "bento_wasm.server"
 
     def initialize_settings(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -120,8 +129,8 @@ class BentoApp(ExtensionApp):
         return {
             "indexURL": url_path_join(base, "pyodide") + "/",
             "wheelURL": url_path_join(base, "wheels", wheel.name) if wheel else "",
-            "workerURL": url_path_join(base, "worker", "worker.js"),
-            "protocolURL": url_path_join(base, "worker", "protocol.json"),
+            "workerURL": url_path_join(base, "kernel", "worker.js"),
+            "protocolURL": url_path_join(base, "kernel", "protocol.json"),
             "preload": list(self.preload),
             "bootTimeoutMs": self.boot_timeout_ms,
             # The page adds the token from its own URL (?token=...); see kernel.js.
@@ -134,18 +143,20 @@ class BentoApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         protocol_dir = str(resources.files("bento_wasm"))
+        worker = Path(self.worker_dir)
         self.handlers.extend(
             [
                 (
                     r"/bento/?()",
                     AssetHandler,
-                    {"path": self.worker_dir, "default_filename": "index.html"},
+                    {"path": str(worker / "page"), "default_filename": "index.html"},
                 ),
                 (r"/bento/config.json", ConfigHandler, {"config": self.kernel_config}),
                 (r"/bento/static/pyodide/(.*)", AssetHandler, {"path": self.runtime_dir}),
                 (r"/bento/static/wheels/(.*)", AssetHandler, {"path": self.wheels_dir}),
-                (r"/bento/static/worker/(protocol\.json)", AssetHandler, {"path": protocol_dir}),
-                (r"/bento/static/worker/(.*)", AssetHandler, {"path": self.worker_dir}),
+                (r"/bento/static/kernel/(protocol\.json)", AssetHandler, {"path": protocol_dir}),
+                (r"/bento/static/kernel/(.*)", AssetHandler, {"path": str(worker / "kernel")}),
+                (r"/bento/static/page/(.*)", AssetHandler, {"path": str(worker / "dist")}),
             ]
         )
         self.handlers.extend(dataapi.handlers(self))

@@ -20,7 +20,7 @@ from typing import Any
 
 from tornado import web
 
-from ..datamagics import ARROW_STREAM, MODES
+from ..data.requests import ARROW_STREAM, MODES
 from ..errors import ArrowError, BentoError, WarehouseError
 from .api import BentoAPIHandler
 from .uploads import UploadJobs

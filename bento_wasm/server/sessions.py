@@ -2,18 +2,9 @@
 
 Kernels come from Jupyter Server's kernel manager, so ``--gateway-url`` places them on
 a Kernel or Enterprise Gateway instead of this machine, unchanged. A session's kernel
-runs :mod:`bento_wasm.runner` as a comm target; a call is one comm message (its Arrow
+runs :mod:`bento_wasm.offload.runner` as a comm target; a call is one comm message (its Arrow
 buffers ride as ZMQ frames, base64 through a gateway) and its outputs are the iopub
-messages with that parent. Endpoints (token auth, Jupyter Server's):
-
-    POST   /bento/api/sessions/<id>/execute    envelope in, envelope out (bento_wasm.values)
-    POST   /bento/api/sessions/<id>/interrupt  interrupt the running call
-    DELETE /bento/api/sessions/<id>            shut the session's kernel down
-    GET    /bento/api/sessions                 the sessions and their kernels
-
-Faults answer with ``{"error": BentoError.to_dict()}``: 413 payload too large, 504 call
-timeout (the kernel is interrupted), 410 kernel died mid-call (the next call gets a
-fresh session and a notice that state was lost).
+messages with that parent. Its HTTP endpoints are in :mod:`bento_wasm.server.sessionapi`.
 """
 
 from __future__ import annotations
@@ -31,17 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
 from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 import bento_wasm
 
-from ..errors import BentoError, ExecutorError, ExecutorTimeout, PayloadTooLarge, SessionLost
-from ..runner import COMM_TARGET
-from ..values import frame, unpack
+from ..errors import BentoError, ExecutorError, ExecutorTimeout, SessionLost
+from ..offload.runner import COMM_TARGET
 
-__all__ = ["BentoExecutor", "handlers"]
+__all__ = ["BentoExecutor", "Session"]
 
 #: The checkout (or site-packages) holding this bento_wasm: kernels must import the same one.
 PACKAGE_ROOT = str(Path(bento_wasm.__file__).resolve().parents[1])
@@ -128,7 +117,7 @@ class BentoExecutor(LoggingConfigurable):
     async def _prepare(self, session: Session) -> None:
         """Install the runner in the kernel and open its comm."""
         client = session.client
-        code = "import bento_wasm.runner as _bento_runner\n_bento_runner.install()"
+        code = "import bento_wasm.offload.runner as _bento_runner\n_bento_runner.install()"
         msg_id = client.execute(code, silent=True, store_history=False)
         if asyncio.iscoroutine(msg_id):
             msg_id = await msg_id
@@ -319,89 +308,3 @@ def _pythonpath() -> str:
 def _jsonable(content: dict[str, Any]) -> dict[str, Any]:
     """iopub content as plain JSON (dates and the like become strings)."""
     return dict(json.loads(json.dumps(content, default=str)))
-
-
-class _Handler(APIHandler):
-    def initialize(self, executor: BentoExecutor) -> None:
-        self.executor = executor
-
-    def write_bento_error(self, error: BentoError, status: int) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": error.to_dict(), "message": error.message}))
-
-
-class ExecuteHandler(_Handler):
-    @tornado.web.authenticated
-    async def post(self, session_id: str) -> None:
-        limit = self.executor.max_payload_mib * 2**20
-        if len(self.request.body) > limit:
-            error = PayloadTooLarge(
-                f"the request is {len(self.request.body) / 2**20:.1f} MiB, over the executor's "
-                f"limit of {self.executor.max_payload_mib} MiB. Send less data (filter or "
-                "sample first), or raise --BentoExecutor.max_payload_mib on the server.",
-                status=413,
-            )
-            return self.write_bento_error(error, 413)
-        started = time.perf_counter()
-        try:
-            header, buffers = unpack(self.request.body)
-            envelope, out = await self.executor.execute(session_id, header, buffers)
-        except BentoError as exc:
-            status = int(getattr(exc, "status", None) or 500)
-            return self.write_bento_error(exc, status)
-        ran = time.perf_counter()
-        await self.write_envelope(envelope, out)
-        self.executor.log.debug(
-            "bento call in %s: %.1f MiB in, ran %.1f ms, answered in %.1f ms",
-            session_id, len(self.request.body) / 2**20, (ran - started) * 1000,
-            (time.perf_counter() - ran) * 1000,
-        )  # fmt: skip
-
-    async def write_envelope(self, header: dict[str, Any], buffers: list[Any]) -> None:
-        """Send the envelope in parts: the data buffers go out as they are, never joined."""
-        prefix, parts = frame(header, buffers)
-        views = [memoryview(p).cast("B") for p in parts]
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Length", str(len(prefix) + sum(v.nbytes for v in views)))
-        self.write(prefix)
-        await self.flush()
-        for view in views:
-            await self.request.connection.write(view)  # type: ignore[union-attr,arg-type]
-        self.finish()
-
-
-class InterruptHandler(_Handler):
-    @tornado.web.authenticated
-    async def post(self, session_id: str) -> None:
-        self.finish({"interrupted": await self.executor.interrupt(session_id)})
-
-
-class SessionHandler(_Handler):
-    @tornado.web.authenticated
-    async def delete(self, session_id: str) -> None:
-        self.finish({"closed": await self.executor.close(session_id)})
-
-
-class SessionsHandler(_Handler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        sessions = [
-            {"id": s.id, "kernel_id": s.kernel_id, "calls": s.calls, "binary": s.binary}
-            for s in self.executor.sessions.values()
-        ]
-        self.finish({"sessions": sessions})
-
-
-def handlers(app: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    """Routes for ``BentoApp.initialize_handlers``."""
-    executor = BentoExecutor(app.serverapp.kernel_manager, parent=app)
-    app.bento_executor = executor
-    args = {"executor": executor}
-    session = r"/bento/api/sessions/(?P<session_id>[\w.-]+)"
-    return [
-        (session + "/execute", ExecuteHandler, args),
-        (session + "/interrupt", InterruptHandler, args),
-        (session, SessionHandler, args),
-        (r"/bento/api/sessions/?", SessionsHandler, args),
-    ]

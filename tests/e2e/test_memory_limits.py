@@ -51,7 +51,7 @@ def stderr_of(outputs):
 def grow_to(page, fraction):
     """Hold blocks (in ``blocks``) until ``fraction`` of the budget is in use; the outputs."""
     code = (
-        "from bento_wasm.memory import active\n"
+        "from bento_wasm.memory.budget import active\n"
         "blocks = globals().get('blocks', [])\n"
         f"target = {fraction} * active().limit_bytes\n"
         "while (need := int(target - active().snapshot(exact=True).in_use)) > 0:\n"
@@ -63,7 +63,7 @@ def grow_to(page, fraction):
 OTHER_KERNEL_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const { BentoKernel } = await import("./static/worker/kernel.js");
+  const { BentoKernel } = await import("./static/kernel/kernel.js");
   const config = await (await fetch("./config.json")).json();
   const kernel = new BentoKernel({ ...config, preload: [], memory: arguments[0] });
   const events = [];
@@ -125,7 +125,7 @@ const done = arguments[arguments.length - 1];
 """
 
 HEAP_CODE = (
-    "from bento_wasm.memory import active\n"
+    "from bento_wasm.memory.budget import active\n"
     "s = active().snapshot(exact=True)\n"
     "print(s.heap_bytes, s.used_bytes)"
 )

@@ -43,7 +43,7 @@ def page(server):
         executor = {"url": server.url, "token": server.token}
         started = kernel.start(executor=executor, offload={"auto": True}, preload=[])
         assert started["ok"], started
-        kernel.run_ok("from bento_wasm.remote import remote\nkept = 'browser state'")
+        kernel.run_ok("from bento_wasm import remote\nkept = 'browser state'")
         kernel.run_ok(COMMON)  # what several tests use, so each runs alone too (pytest -k)
         yield kernel
 
@@ -168,7 +168,7 @@ def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path):
 
 
 def test_call_timeout(page):
-    page.run_ok("import bento_wasm.remote as r\nr.current().timeout_s = 1.0")
+    page.run_ok("import bento_wasm.offload.calls as r\nr.current().timeout_s = 1.0")
     try:
         [error] = page.errors("%%remote\nimport time\ntime.sleep(20)")
     finally:
@@ -198,7 +198,7 @@ def test_payload_too_large(page):
 def test_an_answer_over_the_memory_budget_is_refused_before_it_is_copied(page):
     page.run_ok(
         "@remote\ndef zeros(n):\n    import numpy as np\n    return np.zeros(n, dtype='uint8')\n"
-        "import pyodide_js\nfrom bento_wasm.memory import active\n"
+        "import pyodide_js\nfrom bento_wasm.memory.budget import active\n"
         "def heap():\n    return pyodide_js._module.HEAP8.length"
     )
     in_use = int(page.text("active().snapshot(exact=True).in_use"))
@@ -218,7 +218,7 @@ def test_an_answer_over_the_memory_budget_is_refused_before_it_is_copied(page):
 
 
 def test_wrong_token_and_executor_down(page, server):
-    page.run_ok("import bento_wasm.remote as r\nsaved = r.current()")
+    page.run_ok("import bento_wasm.offload.calls as r\nsaved = r.current()")
     try:
         page.run_ok(f"r.connect({server.url!r}, 'wrong-token')")
         [error] = page.errors("add(1, 2)")

@@ -77,7 +77,7 @@ def test_offload_through_a_kernel_gateway(gateway, server):
         page.run_ok("%%remote\nimport bento_wasm\nremote_package = bento_wasm.__file__")
         assert page.text("remote_package") == repr(str(ROOT / "bento_wasm" / "__init__.py"))
         page.run_ok(
-            "import pandas as pd\nfrom bento_wasm.remote import remote\n"
+            "import pandas as pd\nfrom bento_wasm import remote\n"
             "@remote\ndef double(frame):\n    return frame * 2"
         )
         text = page.text("list(double(pd.DataFrame({'v': [1.5, 2.5]})).v)")

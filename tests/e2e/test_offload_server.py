@@ -17,7 +17,7 @@ from bento_wasm.errors import (
     RemoteError,
     SessionLost,
 )
-from bento_wasm.executor import Executor, HttpTransport
+from bento_wasm.offload.client import Executor, HttpTransport
 from tests.helpers import BentoServer, wait_for
 
 
@@ -61,7 +61,7 @@ def test_kernels_the_server_starts_find_the_executor_without_the_page(server):
 
 
 def test_displays_come_back_as_mime_bundles(server):
-    from bento_wasm.display import Publisher, current_publisher
+    from bento_wasm.kernel.display import Publisher, current_publisher
 
     shown = []
     token = current_publisher.set(Publisher("c", lambda kind, **f: shown.append(f)))

@@ -144,7 +144,8 @@ class _WrongMimeHandler(http.server.SimpleHTTPRequestHandler):
 def misconfigured_host(tmp_path_factory):
     """A plain static server with the worker, the runtime and the wheel, wasm MIME wrong."""
     root = tmp_path_factory.mktemp("host")
-    (root / "worker").symlink_to(ROOT / "worker_js")
+    (root / "kernel").symlink_to(ROOT / "worker_js" / "kernel")
+    (root / "page").symlink_to(ROOT / "worker_js" / "page")
     (root / "pyodide").symlink_to(RUNTIME)
     (root / "wheels").symlink_to(ROOT / "wheels")
     (root / "protocol.json").symlink_to(ROOT / "bento_wasm" / "protocol.json")
@@ -158,7 +159,7 @@ def misconfigured_host(tmp_path_factory):
 START_WITH_OPTIONS_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const { BentoKernel } = await import(arguments[0] + "/worker/kernel.js");
+  const { BentoKernel } = await import(arguments[0] + "/kernel/kernel.js");
   const kernel = new BentoKernel(arguments[1]);
   const t0 = performance.now();
   try { await kernel.start(); return {ok: true}; }
@@ -169,13 +170,13 @@ const done = arguments[arguments.length - 1];
 
 
 def start_with(browser, host, **overrides):
-    browser.get(host + "/worker/index.html")
+    browser.get(host + "/page/index.html")
     wheel = next((ROOT / "wheels").glob("bento_wasm-*.whl")).name
     options = {
         "indexURL": host + "/pyodide/",
         "wheelURL": f"{host}/wheels/{wheel}",
         "protocolURL": host + "/protocol.json",
-        "workerURL": host + "/worker/worker.js",
+        "workerURL": host + "/kernel/worker.js",
         "bootTimeoutMs": 15000,
         "preload": [],
     }
@@ -211,7 +212,7 @@ def test_missing_wheel_is_named(browser, server):
 def test_missing_worker_script_is_reported(browser, server):
     browser.get(server.url + "/bento/?kernel=none")
     config = {k: server.url + v for k, v in server.config().items() if k.endswith("URL")}
-    config["workerURL"] = server.url + "/bento/static/worker/no-such-worker.js"
+    config["workerURL"] = server.url + "/bento/static/kernel/no-such-worker.js"
     result = browser.execute_async_script(
         START_WITH_OPTIONS_JS, server.url + "/bento/static", {**config, "bootTimeoutMs": 15000}
     )

@@ -24,7 +24,7 @@ def test_js_bytes_are_admitted_then_copied_once_into_aligned_wasm_memory(seleniu
 
     from bento_wasm.browser import arrow as browser_arrow
     from bento_wasm.errors import MemoryBudgetExceeded
-    from bento_wasm.kernel import Kernel
+    from bento_wasm.kernel.interpreter import Kernel
 
     table = pa.table({"f": np.arange(100_000, dtype="float64"), "i": np.arange(100_000)})
     sink = pa.BufferOutputStream()

@@ -37,7 +37,7 @@ def selenium_bento(selenium):
 
 @run_in_pyodide
 async def test_kernel_runs_cells_inside_pyodide(selenium_bento):
-    from bento_wasm.kernel import Kernel
+    from bento_wasm.kernel.interpreter import Kernel
 
     messages = []
     kernel = Kernel(messages.append)
@@ -58,7 +58,8 @@ async def test_kernel_runs_cells_inside_pyodide(selenium_bento):
 def test_pyodide_fetch_on_the_main_thread_says_to_use_a_worker(selenium_bento):
     import pytest
 
-    from bento_wasm.environment import NetworkError, current
+    from bento_wasm.environment import current
+    from bento_wasm.errors import NetworkError
 
     env = current()
     assert env.name == "pyodide"
@@ -71,7 +72,7 @@ def test_core_imports_only_the_standard_library(selenium_bento):
     import sys
 
     before = set(sys.modules)
-    import bento_wasm.kernel
+    import bento_wasm.kernel.interpreter
     import bento_wasm.protocol  # noqa: F401
 
     added = {m.split(".")[0] for m in set(sys.modules) - before}

@@ -9,8 +9,10 @@ from tests.helpers import ROOT
 
 #: What bento_wasm.browser.worker.start() imports, minus the Pyodide-only modules.
 BOOT = (
-    "bento_wasm.kernel bento_wasm.memory bento_wasm.remote bento_wasm.datacells "
-    "bento_wasm.executor bento_wasm.values bento_wasm.offload bento_wasm.environment"
+    "bento_wasm.kernel.interpreter bento_wasm.memory.budget bento_wasm.memory.magic "
+    "bento_wasm.offload.calls bento_wasm.data.magics "
+    "bento_wasm.offload.client bento_wasm.offload.values bento_wasm.offload.planner "
+    "bento_wasm.environment"
 )
 EXPENSIVE = {"argparse", "shlex", "gettext", "dataclasses", "html", "urllib.request"}
 

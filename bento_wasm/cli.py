@@ -1,0 +1,45 @@
+"""``bento``: the command line. Each command lives with its capability; this module only
+dispatches to it (the table below is data, the commands' modules load on first use).
+
+    bento runtime assemble|verify [--dest DIR]    the Pyodide runtime (bento_wasm.runtime)
+
+A command module exposes ``main(argv: list[str] | None) -> int`` and parses its own
+arguments, so ``python -m <module>`` and ``bento <command>`` take the same ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+__all__ = ["COMMANDS", "main"]
+
+#: command -> (module with ``main(argv)``, one line of help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "runtime": ("bento_wasm.runtime", "assemble or verify the Pyodide runtime"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    rows = "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items())
+    return (
+        f"usage: bento COMMAND [ARGS...]\n\ncommands:\n{rows}\n\n`bento COMMAND --help` for more."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"bento: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""What the package needs from its host: the :class:`Environment` interface and its values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ..memory.heap import Snapshot
+
+    #: ``admit(nbytes, what)``: asked before a body of that size is copied into Python memory;
+    #: raises (MemoryBudgetExceeded) to refuse. The kernel's memory budget supplies it.
+    Admit = Callable[[int, str], None]
+
+__all__ = ["Environment", "HttpResponse", "Probe"]
+
+
+class HttpResponse:
+    """A finished HTTP response: status, lower-cased headers, body bytes."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status}, {len(self.body)} bytes)"
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class Probe(Protocol):
+    """``probe(exact) -> Snapshot``: the memory this kernel uses (wasm heap or CPython process)."""
+
+    def __call__(self, exact: bool) -> Snapshot: ...
+
+
+class Environment(Protocol):
+    """What the package needs from its host."""
+
+    name: str
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse:
+        """A blocking HTTP request. Network failures raise a :class:`BentoError`.
+
+        ``admit`` is asked about the body's size before the body is read into memory."""
+        ...
+
+    async def fetch_async(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse:
+        """The same request, awaitable: the caller's event loop keeps running meanwhile."""
+        ...
+
+    async def load_packages(self, names: Sequence[str]) -> None:
+        """Make the packages importable (Pyodide's package loader; CPython has them or not)."""
+        ...
+
+    def memory_probe(self) -> Probe:
+        """What reads this kernel's memory for the budget and ``%memory``."""
+        ...
