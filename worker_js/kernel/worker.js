@@ -202,7 +202,18 @@ async function execute(msg) {
   } catch (err) {
     rawStream("stderr", `loading packages failed: ${err.message}`);
   }
-  // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell.
+  // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
+  // before any of it runs (raised inside Python it would surface at whatever bytecode runs
+  // first, possibly in Pyodide's own conversion of the call).
+  if (interruptView && Atomics.load(interruptView, 0) !== 0) {
+    Atomics.store(interruptView, 0, 0);
+    const evalue = "interrupted before the cell started (while its packages loaded)";
+    post(P.make(T.error, { id: msg.id, ename: "KeyboardInterrupt", evalue, traceback: [`KeyboardInterrupt: ${evalue}`] }));
+    post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
+    currentCell = "";
+    status("idle", "");
+    return;
+  }
   if (interruptView) pyodide.setInterruptBuffer(interruptView);
   try {
     await kernel.execute(msg.id, msg.code);
