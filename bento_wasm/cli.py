@@ -2,6 +2,7 @@
 dispatches to it (the table below is data, the commands' modules load on first use).
 
     bento runtime assemble|verify [--dest DIR]    the Pyodide runtime (bento_wasm.runtime)
+    bento run IN.ipynb [OUT.ipynb] [-p NAME VALUE]  a headless run (bento_wasm.host.cli)
 
 A command module exposes ``main(argv: list[str] | None) -> int`` and parses its own
 arguments, so ``python -m <module>`` and ``bento <command>`` take the same ones.
@@ -17,6 +18,7 @@ __all__ = ["COMMANDS", "main"]
 #: command -> (module with ``main(argv)``, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "runtime": ("bento_wasm.runtime", "assemble or verify the Pyodide runtime"),
+    "run": ("bento_wasm.host.cli", "run a notebook headless in WebAssembly (papermill's options)"),
 }
 
 

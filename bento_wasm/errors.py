@@ -21,7 +21,9 @@ subclasses the standard category where one fits, so ``except OSError`` or
     │   ├── PayloadTooLarge           a request larger than the executor's limit
     │   └── SessionLost               the remote kernel died; its state is gone
     ├── WarehouseError                the warehouse refused a query or an upload (database message)
-    └── DataSourceError (OSError)     a GraphQL endpoint or a sheet export gave no usable data
+    ├── DataSourceError (OSError)     a GraphQL endpoint or a sheet export gave no usable data
+    └── RunFailed                     a headless run failed; the record names the cell
+        └── RunRefused (ValueError)   ... refused before it started (a cell, a parameter, network)
 
 Errors that cross the worker or HTTP boundary are plain data: ``to_dict`` and
 ``from_dict`` keep the class name, the message and any fields, so a remote
@@ -49,6 +51,8 @@ __all__ = [
     "PayloadTooLarge",
     "ProtocolError",
     "RemoteError",
+    "RunFailed",
+    "RunRefused",
     "RuntimeAssemblyError",
     "SessionLost",
     "TransferError",
@@ -164,6 +168,24 @@ class TransferError(BentoError, TypeError):
     fields = ("name", "type_name")
     name: str | None
     type_name: str | None
+
+
+class RunFailed(BentoError):
+    """A headless run failed. ``cell_index`` is the failing cell (0-based, in the output
+    notebook; None when no cell is to blame, e.g. an upload), ``ename``/``evalue`` the error,
+    ``output_path`` the record that was written."""
+
+    fields = ("cell_index", "cell_first_line", "ename", "evalue", "output_path")
+    cell_index: int | None
+    cell_first_line: str | None
+    ename: str | None
+    evalue: str | None
+    output_path: str | None
+
+
+class RunRefused(RunFailed, ValueError):
+    """A headless run refused to start (a cell, a parameter, the network): nothing ran,
+    nothing was fetched or uploaded. A :class:`RunFailed`, so one ``except`` catches both."""
 
 
 def _by_name() -> dict[str, type[BentoError]]:

@@ -36,6 +36,10 @@ class WorkerKernel:
         from . import magics
 
         magics.install(self.kernel, options)
+        if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
+            from ..runs import sandbox
+
+            sandbox.install(self.kernel, dict(options["run"]))
 
     def import_scan_source(self, code: str) -> str:
         """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.

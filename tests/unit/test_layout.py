@@ -27,6 +27,7 @@ CORE = (
     "memory",
     "data",
     "offload",
+    "runs",
     "ipython",
 )
 MAY_IMPORT: dict[str, set[str]] = {
@@ -39,11 +40,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "memory": {"errors", "kernel"},
     "data": {"errors", "environment", "kernel", "arrow"},
     "offload": {"errors", "environment", "protocol", "kernel", "arrow"},
+    # runs/__init__'s execute_notebook and plan_run are the one door into the host layer.
+    "runs": {"errors", "kernel", "data", "arrow", "offload", "host"},
     "ipython": {"errors", "environment", "kernel", "memory", "data", "offload"},
     "__init__": {"errors", "ipython"},
     "cli": set(),  # dispatches by name (importlib): each command lives with its capability
     "browser": {*CORE, "__init__"},
     "server": {*CORE, "__init__"},
+    "host": {*CORE, "server", "__init__"},  # headless runs: Node.js, prefetch, uploads
 }
 #: The one door from the core into a layer: the environment seam's factory (STYLE.md #1).
 SEAM = ("bento_wasm.environment", "bento_wasm.browser.environment")

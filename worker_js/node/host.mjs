@@ -1,0 +1,118 @@
+// bento-wasm headless host: the worker's job in Node.js, for `bento run` (bento_wasm/host/node.py).
+//
+//   node host.mjs OPTIONS.json
+//
+// Boots Pyodide from the runtime folder, unpacks the bento_wasm wheel, creates the same kernel
+// as the page's worker (bento_wasm.browser.worker.start) and exchanges protocol.json messages
+// with the CPython host as JSON lines: `execute` on stdin, everything the kernel says on stdout.
+// Nothing else is written to stdout. The run's folder is mounted at options.runMount and the
+// working directory at its own path (NODEFS). Configuration is data (options.kernelOptions).
+import { readFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import { Protocol } from "../kernel/protocol.js";
+
+const startedAt = performance.now();
+const options = JSON.parse(await readFile(process.argv[2], "utf-8"));
+const P = new Protocol(options.protocol);
+const T = P.types;
+let currentCell = "";
+let kernel = null;
+let pyodide = null;
+
+const elapsed = () => (performance.now() - startedAt) / 1000;
+const post = (msg) => process.stdout.write(JSON.stringify(msg) + "\n");
+const status = (state, detail = "") => post(P.make(T.status, { state: P.states[state], detail, elapsed_s: elapsed() }));
+
+function fatal(message, phase, hint) {
+  post(P.make(T.fatal, { message: String(message), phase, hint }));
+  process.exitCode = 3;
+  setImmediate(() => process.exit(3));
+}
+
+/** Output written below Python's sys.stdout (C extensions, Pyodide itself). */
+function rawStream(name, text) {
+  if (!currentCell) {
+    process.stderr.write(text + "\n");
+    return;
+  }
+  post(P.make(T.stream, { id: currentCell, name, text: text + "\n" }));
+}
+
+function mount(path, at) {
+  pyodide.FS.mkdirTree(at);
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: path }, at);
+}
+
+async function boot() {
+  status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
+  const { loadPyodide } = await import(pathToFileURL(options.indexURL + "pyodide.mjs").href);
+  pyodide = await loadPyodide({
+    indexURL: options.indexURL,
+    env: { HOME: "/home/pyodide" },
+    stdout: (text) => rawStream("stdout", text),
+    stderr: (text) => rawStream("stderr", text),
+  });
+  pyodide._api.on_fatal = (err) => fatal(
+    `Pyodide suffered a fatal error: ${err && err.message ? err.message : err}`,
+    "running",
+    "The WebAssembly process crashed (a wasm trap or the 4 GiB memory ceiling); the cell that ran is named in the record.",
+  );
+  status("installing", "installing the bento_wasm wheel");
+  mount(options.runDir, options.runMount);
+  if (options.cwd) {
+    mount(options.cwd, options.cwd);
+    pyodide.pyimport("os").chdir(options.cwd);
+  }
+  const file = await readFile(options.wheelPath);
+  const wheel = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
+  pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+  if (options.preload && options.preload.length) {
+    await pyodide.loadPackage(options.preload, { messageCallback: () => {}, errorCallback: (m) => process.stderr.write(m + "\n") });
+  }
+  const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
+  kernel = workerModule.start(post, pyodide.toPy(options.kernelOptions));
+  workerModule.destroy();
+  status("idle", "ready");
+}
+
+async function execute(msg) {
+  currentCell = msg.id;
+  status("busy", msg.id);
+  try {
+    await pyodide.loadPackagesFromImports(kernel.import_scan_source(msg.code), {
+      messageCallback: () => {},
+      errorCallback: (m) => rawStream("stderr", m),
+    });
+  } catch (err) {
+    rawStream("stderr", `loading packages failed: ${err.message}`);
+  }
+  try {
+    await kernel.execute(msg.id, msg.code);
+  } catch (err) {
+    const message = err && err.message ? err.message : String(err);
+    post(P.make(T.error, { id: msg.id, ename: "KernelError", evalue: message, traceback: [message] }));
+    post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
+    if (err && err.pyodide_fatal_error) fatal(`Pyodide suffered a fatal error: ${message}`, "running", "");
+  } finally {
+    currentCell = "";
+  }
+  status("idle", "");
+}
+
+try {
+  await boot();
+} catch (err) {
+  fatal(err && err.message ? err.message : String(err), "boot", "Check the runtime folder (bento runtime verify) and the wheel (./dev wheel).");
+}
+
+let queue = Promise.resolve();
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  if (!line.trim()) return;
+  const msg = JSON.parse(line);
+  P.check(msg);
+  if (msg.type === T.execute) queue = queue.then(() => execute(msg));
+});
+lines.on("close", () => queue.then(() => process.exit(process.exitCode || 0)));
