@@ -458,3 +458,34 @@ class NotebookPage:
         path = ARTIFACTS / name
         self.driver.save_screenshot(str(path))
         return path
+
+
+# -- headless runs ---------------------------------------------------------------------------
+
+
+def notebook(*cells: Any, path: Path | None = None) -> dict[str, Any]:
+    """An nbformat 4 notebook: each cell is code (a str), ``("# md", "markdown")`` or
+    ``(source, ["tag", ...])``; written to ``path`` when given."""
+    import json as _json
+
+    built = []
+    for i, cell in enumerate(cells):
+        source, extra = (cell, None) if isinstance(cell, str) else cell
+        kind = "markdown" if extra == "markdown" else "code"
+        entry: dict[str, Any] = {"cell_type": kind, "id": f"c{i}", "metadata": {}, "source": source}
+        if isinstance(extra, list):
+            entry["metadata"]["tags"] = extra
+        if kind == "code":
+            entry.update(outputs=[], execution_count=None)
+        built.append(entry)
+    nb = {
+        "cells": built,
+        "metadata": {
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    if path is not None:
+        path.write_text(_json.dumps(nb))
+    return nb
