@@ -171,8 +171,9 @@ class TransferError(BentoError, TypeError):
 
 
 class RunFailed(BentoError):
-    """A headless run failed. ``cell_index`` is the failing cell (0-based, in the output
-    notebook; None when no cell is to blame, e.g. an upload), ``ename``/``evalue`` the error,
+    """A headless run failed. ``cell_index`` is the failing cell, 0-based in the run notebook
+    before the error markers were added (as papermill's ``PapermillExecutionError.cell_index``;
+    None when no cell is to blame, e.g. an upload), ``ename``/``evalue`` the cell's error,
     ``output_path`` the record that was written."""
 
     fields = ("cell_index", "cell_first_line", "ename", "evalue", "output_path")
@@ -181,6 +182,22 @@ class RunFailed(BentoError):
     ename: str | None
     evalue: str | None
     output_path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``ename``/``evalue`` name this error's class and message, as for every error; the
+        cell's own error travels as ``cell_error`` ({ename, evalue})."""
+        data = super().to_dict()
+        data.update(ename=type(self).__name__, evalue=self.message)
+        data["cell_error"] = {"ename": self.ename, "evalue": self.evalue}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BentoError:
+        error = super().from_dict(data)
+        if isinstance(error, RunFailed):
+            cell = data.get("cell_error") or {}
+            error.ename, error.evalue = cell.get("ename"), cell.get("evalue")
+        return error
 
 
 class RunRefused(RunFailed, ValueError):

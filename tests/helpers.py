@@ -489,3 +489,56 @@ def notebook(*cells: Any, path: Path | None = None) -> dict[str, Any]:
     if path is not None:
         path.write_text(_json.dumps(nb))
     return nb
+
+
+def rebuild_lineage_event(data: dict[str, Any]) -> Any:
+    """The event from its JSON, through the client's attrs models (their validators run)."""
+    from openlineage.client.event_v2 import (
+        InputDataset,
+        Job,
+        OutputDataset,
+        Run,
+        RunEvent,
+        RunState,
+    )
+    from openlineage.client.facet_v2 import error_message_run, schema_dataset, sql_job
+
+    def schema(facets):
+        found = facets.get("schema")
+        if not found:
+            return {}
+        return {
+            "schema": schema_dataset.SchemaDatasetFacet(
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
+                    for f in found["fields"]
+                ]
+            )
+        }
+
+    run_facets = {}
+    if "errorMessage" in data["run"]["facets"]:
+        e = data["run"]["facets"]["errorMessage"]
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=e["message"],
+            programmingLanguage=e["programmingLanguage"],
+            stackTrace=e.get("stackTrace"),
+        )
+    job_facets = {}
+    if "sql" in data["job"]["facets"]:
+        job_facets["sql"] = sql_job.SQLJobFacet(query=data["job"]["facets"]["sql"]["query"])
+    return RunEvent(
+        eventType=RunState(data["eventType"]),
+        eventTime=data["eventTime"],
+        run=Run(runId=data["run"]["runId"], facets=run_facets),
+        job=Job(namespace=data["job"]["namespace"], name=data["job"]["name"], facets=job_facets),
+        producer=data["producer"],
+        inputs=[
+            InputDataset(d["namespace"], d["name"], facets=schema(d["facets"]))
+            for d in data["inputs"]
+        ],
+        outputs=[
+            OutputDataset(d["namespace"], d["name"], facets=schema(d["facets"]))
+            for d in data["outputs"]
+        ],
+    )

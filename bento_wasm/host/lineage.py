@@ -10,6 +10,7 @@ them off.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class Lineage:
         self.known_inputs: list[Any] = L.planned_inputs(plan.inputs, uris)
         self.disabled = os.environ.get("OPENLINEAGE_DISABLED", "").lower() in ("1", "true")
         self.path: str | None = None
+        self.errors: list[str] = []
         self.client: Any = None
         if self.disabled:
             return
@@ -55,6 +57,7 @@ class Lineage:
             from openlineage.client.transport.file import FileConfig, FileTransport
 
             path = out.with_name(out.stem + ".lineage.jsonl")
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.unlink(missing_ok=True)  # the events of this run only, like the record
             self.path = str(path)
             self.client = OpenLineageClient(
@@ -63,6 +66,7 @@ class Lineage:
 
     def describe(self) -> dict[str, Any]:
         return {
+            "errors": self.errors,
             "run_id": self.run_id,
             "job": f"{L.JOB_NAMESPACE}/{self.job}",
             "events": self.path or ("disabled" if self.disabled else "configured transport"),
@@ -71,18 +75,26 @@ class Lineage:
     def _emit(self, state: str, outputs: list[Any], error: dict[str, Any] | None = None) -> None:
         if self.client is None:
             return
-        self.client.emit(
-            L.event(
-                state,
-                self.run_id,
-                self.job,
-                sql=self.sql,
-                inputs=self.known_inputs,
-                outputs=outputs,
-                error=error,
-                event_time=now(),
+        try:
+            self.client.emit(
+                L.event(
+                    state,
+                    self.run_id,
+                    self.job,
+                    sql=self.sql,
+                    inputs=self.known_inputs,
+                    outputs=outputs,
+                    error=error,
+                    event_time=now(),
+                )
             )
-        )
+        except Exception as exc:  # the transport's boundary: lineage lost, never the record
+            self.errors.append(f"{state}: {type(exc).__name__}: {exc}")
+            print(
+                f"bento run: warning: the OpenLineage {state} event was not sent ({exc}); "
+                "check the transport in openlineage.yml / OPENLINEAGE__ variables",
+                file=sys.stderr,
+            )
 
     def start(self) -> None:
         self._emit("START", [])

@@ -97,8 +97,18 @@ class Run:
         inputs_dir, outbox = run_dir / "inputs", run_dir / "outputs"
         inputs_dir.mkdir()
         outbox.mkdir()
-        inbox: dict[str, str] = {}
         store = warehouse(self.uris)
+        try:
+            inbox = self._prefetch(plan, inputs_dir, store, lineage)
+            return self._boot(run_dir, plan, wheel, inbox, store, outbox, lineage)
+        finally:
+            store.close()
+
+    def _prefetch(
+        self, plan: RunPlan, inputs_dir: Path, store: Any, lineage: Any
+    ) -> dict[str, str]:
+        nb, out = self.nb, self.out
+        inbox: dict[str, str] = {}
         for fetch in plan.fetches:
             started = time.perf_counter()
             try:
@@ -127,6 +137,18 @@ class Run:
                 f"{entry['rows']} rows, {entry['bytes']} bytes in {entry['seconds']} s",
             )
         lineage.inputs(self.bento["inputs"])
+        return inbox
+
+    def _boot(
+        self,
+        run_dir: Path,
+        plan: RunPlan,
+        wheel: Path,
+        inbox: dict[str, str],
+        store: Any,
+        outbox: Path,
+        lineage: Any,
+    ) -> RunResult:
         options = {
             "run": {
                 "inputs": inbox,
@@ -145,6 +167,13 @@ class Run:
             cwd=self.cwd,
             preload=["pandas", "pyarrow"] if plan.fetches or plan.uploads else [],
         )
+        try:
+            return self._run(kernel, store, outbox, lineage)
+        finally:
+            kernel.close()
+
+    def _run(self, kernel: NodeKernel, store: Any, outbox: Path, lineage: Any) -> RunResult:
+        nb, out = self.nb, self.out
         try:
             try:
                 kernel.wait_ready(self.start_timeout)

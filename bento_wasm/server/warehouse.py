@@ -67,6 +67,13 @@ class DuckDBConnector:
         self._lock = threading.Lock()
         self._connection: Any = None
 
+    def close(self) -> None:
+        """Close the file (a run's warehouse closes it when the run ends)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
     def _cursor(self) -> Any:
         import duckdb
 
@@ -287,6 +294,15 @@ class Warehouse:
                     )
                 self._connectors[name] = connector_for(name, self.uris[name], self._on_create)
             return self._connectors[name]
+
+    def close(self) -> None:
+        """Close the connectors that keep a connection open (DuckDB files)."""
+        with self._lock:
+            connectors, self._connectors = list(self._connectors.values()), {}
+        for connector in connectors:
+            close = getattr(connector, "close", None)
+            if close is not None:
+                close()
 
     def open_query(
         self, name: str, sql: str, params: list[Any], limit: int | None = None

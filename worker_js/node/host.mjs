@@ -49,7 +49,7 @@ async function boot() {
   const { loadPyodide } = await import(pathToFileURL(options.indexURL + "pyodide.mjs").href);
   pyodide = await loadPyodide({
     indexURL: options.indexURL,
-    env: { HOME: "/home/pyodide" },
+    env: { HOME: "/home/pyodide", MPLBACKEND: "Agg" }, // as the page (worker_js/kernel/kernel.js)
     stdout: (text) => rawStream("stdout", text),
     stderr: (text) => rawStream("stderr", text),
   });

@@ -3,15 +3,11 @@
 import json
 import uuid
 
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import (
-    error_message_run,
-    schema_dataset,
-    sql_job,
-)
+from openlineage.client.event_v2 import RunState
 from openlineage.client.serde import Serde
 
 from bento_wasm.runs import lineage
+from tests.helpers import rebuild_lineage_event as rebuild
 
 URIS = {"default": "duckdb:///data/demo.duckdb", "pg": "postgresql://u:secret@db.example:5432/shop"}
 INPUTS = [
@@ -51,50 +47,6 @@ UPLOADS = [
     },
     {"connection": "pg", "table": "nope", "state": "failed", "rows": 1, "bytes": 1},
 ]
-
-
-def rebuild(data: dict) -> RunEvent:
-    """The event from its JSON, through the client's attrs models (their validators run)."""
-
-    def schema(facets):
-        found = facets.get("schema")
-        if not found:
-            return {}
-        return {
-            "schema": schema_dataset.SchemaDatasetFacet(
-                fields=[
-                    schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
-                    for f in found["fields"]
-                ]
-            )
-        }
-
-    run_facets = {}
-    if "errorMessage" in data["run"]["facets"]:
-        e = data["run"]["facets"]["errorMessage"]
-        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=e["message"],
-            programmingLanguage=e["programmingLanguage"],
-            stackTrace=e.get("stackTrace"),
-        )
-    job_facets = {}
-    if "sql" in data["job"]["facets"]:
-        job_facets["sql"] = sql_job.SQLJobFacet(query=data["job"]["facets"]["sql"]["query"])
-    return RunEvent(
-        eventType=RunState(data["eventType"]),
-        eventTime=data["eventTime"],
-        run=Run(runId=data["run"]["runId"], facets=run_facets),
-        job=Job(namespace=data["job"]["namespace"], name=data["job"]["name"], facets=job_facets),
-        producer=data["producer"],
-        inputs=[
-            InputDataset(d["namespace"], d["name"], facets=schema(d["facets"]))
-            for d in data["inputs"]
-        ],
-        outputs=[
-            OutputDataset(d["namespace"], d["name"], facets=schema(d["facets"]))
-            for d in data["outputs"]
-        ],
-    )
 
 
 def test_complete_event_names_tables_endpoints_sheets_and_uploads():
