@@ -15,11 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..errors import RunRefused
 from ..runs import params as P
 from ..runs import record
 from ..runs.params import read_notebook
 from ..runs.plan import plan
-from .outcome import RunResult, say, write
+from .outcome import RunResult, refuse, say, write
 from .session import Run
 
 __all__ = ["execute_notebook"]
@@ -50,7 +51,7 @@ def execute_notebook(
     out = Path(output_path)
     nb = read_notebook(input_path)
     declared = P.declared_parameters(nb)
-    for warning in P.check_given(declared, given):
+    for warning in P.unknown_parameters(declared, given):
         say(True, f"warning: {warning}")
     if given:
         nb = P.inject(nb, given, report_mode)
@@ -67,6 +68,10 @@ def execute_notebook(
         record.finish(nb, {"status": "prepared", "engine": "bento-wasm"})
         write(nb, out)
         return RunResult(str(out), "prepared", given, [], [], None)
+    try:
+        P.check_required(declared, given)
+    except RunRefused as exc:
+        raise refuse(nb, out, exc, {"engine": "bento-wasm", "inputs": [], "uploads": []}) from None
     run = Run(
         nb,
         out,

@@ -26,11 +26,13 @@ __all__ = [
     "INJECTED_TAG",
     "PARAMETERS_TAG",
     "Declared",
+    "check_required",
     "declared_parameters",
     "inject",
     "merge_parameters",
     "read_notebook",
     "resolve_type",
+    "unknown_parameters",
 ]
 
 PARAMETERS_TAG = "parameters"
@@ -153,9 +155,14 @@ def _literal(node: ast.expr) -> Any:
         return COMPUTED
 
 
-def check_given(declared: Declared, given: Mapping[str, Any]) -> list[str]:
-    """Warnings for unknown parameters (as papermill: a warning, the run goes on); a
-    required parameter that is not given refuses the run."""
+def unknown_parameters(declared: Declared, given: Mapping[str, Any]) -> list[str]:
+    """Warnings for given names the parameters cell does not declare (papermill's wording:
+    a warning, and the run goes on)."""
+    return [f"Passed unknown parameter: {name}" for name in given if name not in declared.defaults]
+
+
+def check_required(declared: Declared, given: Mapping[str, Any]) -> None:
+    """A parameter declared without a value (``region: str``) must be given."""
     missing = [n for n, v in declared.defaults.items() if v is REQUIRED and n not in given]
     if missing:
         where = f"cell {declared.cell_index + 1}" if declared.cell_index is not None else ""
@@ -165,7 +172,6 @@ def check_given(declared: Declared, given: Mapping[str, Any]) -> list[str]:
             + " ".join(f"-p {n} VALUE" for n in missing),
             cell_index=declared.cell_index,
         )
-    return [f"Passed unknown parameter: {name}" for name in given if name not in declared.defaults]
 
 
 def parameters_source(parameters: Mapping[str, Any]) -> str:

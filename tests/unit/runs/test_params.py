@@ -10,12 +10,13 @@ from bento_wasm.errors import RunFailed, RunRefused
 from bento_wasm.runs.params import (
     COMPUTED,
     REQUIRED,
-    check_given,
+    check_required,
     declared_parameters,
     inject,
     merge_parameters,
     read_notebook,
     resolve_type,
+    unknown_parameters,
 )
 from tests.helpers import notebook
 
@@ -62,9 +63,10 @@ def test_the_parameters_cell_declares_literals_required_and_computed_values():
     declared = declared_parameters(nb)
     assert declared.cell_index == 1
     assert declared.defaults == {"a": 1, "b": REQUIRED, "c": 2, "d": COMPUTED}
-    assert check_given(declared, {"b": "x", "zz": 1}) == ["Passed unknown parameter: zz"]
+    assert unknown_parameters(declared, {"b": "x", "zz": 1}) == ["Passed unknown parameter: zz"]
+    check_required(declared, {"b": "x"})
     with pytest.raises(RunRefused, match=r"missing parameter b .*cell 2.*-p b VALUE"):
-        check_given(declared, {})
+        check_required(declared, {})
 
 
 @pytest.mark.parametrize(
