@@ -73,6 +73,8 @@ class NodeKernel:
         network: str = "none",
         cwd: str | None = None,
         preload: list[str] | None = None,
+        preload_from: str = "",
+        cache_dir: Path | None = None,
         log: Any = None,
     ) -> None:
         self.log = log
@@ -87,6 +89,8 @@ class NodeKernel:
             "runMount": RUN_MOUNT,
             "cwd": str(Path(cwd).resolve()) if cwd else "",
             "preload": preload or [],
+            "preloadFrom": preload_from,
+            "cacheDir": str(cache_dir) if cache_dir else "",
             "kernelOptions": kernel_options,
             "protocol": protocol.spec(),
         }

@@ -166,11 +166,23 @@ class Run:
             network=self.network,
             cwd=self.cwd,
             preload=["pandas", "pyarrow"] if plan.fetches or plan.uploads else [],
+            preload_from=self._imports(),
+            cache_dir=_cache_dir(),
         )
         try:
             return self._run(kernel, store, outbox, lineage)
         finally:
             kernel.close()
+
+    def _imports(self) -> str:
+        """The import lines of every code cell (Pyodide's scan picks the packages)."""
+        lines = []
+        for cell in self.nb["cells"]:
+            if cell.get("cell_type") == "code":
+                source = P.source_of(cell)
+                lines += [ln.strip() for ln in source.splitlines()
+                          if ln.strip().startswith(("import ", "from "))]  # fmt: skip
+        return "\n".join(lines)
 
     def _run(self, kernel: NodeKernel, store: Any, outbox: Path, lineage: Any) -> RunResult:
         nb, out = self.nb, self.out
@@ -263,3 +275,14 @@ class Run:
         return RunResult(
             str(out), "completed", self.parameters, self.bento["inputs"], results, lineage.path
         )
+
+
+def _cache_dir() -> Path | None:
+    """The host's cache for the sandbox (matplotlib's font cache), or None if not writable."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "bento-wasm" / "runs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder

@@ -49,7 +49,13 @@ async function boot() {
   const { loadPyodide } = await import(pathToFileURL(options.indexURL + "pyodide.mjs").href);
   pyodide = await loadPyodide({
     indexURL: options.indexURL,
-    env: { HOME: "/home/pyodide", MPLBACKEND: "Agg" }, // as the page (worker_js/kernel/kernel.js)
+    // MPLBACKEND as the page (worker_js/kernel/kernel.js); matplotlib's font cache is kept
+    // between runs in the host's cache folder (building it costs seconds in wasm).
+    env: {
+      HOME: "/home/pyodide",
+      MPLBACKEND: "Agg",
+      ...(options.cacheDir ? { MPLCONFIGDIR: "/bento-cache/matplotlib" } : {}),
+    },
     stdout: (text) => rawStream("stdout", text),
     stderr: (text) => rawStream("stderr", text),
   });
@@ -60,6 +66,7 @@ async function boot() {
   );
   status("installing", "installing the bento_wasm wheel");
   mount(options.runDir, options.runMount);
+  if (options.cacheDir) mount(options.cacheDir, "/bento-cache");
   if (options.cwd) {
     mount(options.cwd, options.cwd);
     pyodide.pyimport("os").chdir(options.cwd);
@@ -68,6 +75,10 @@ async function boot() {
   const wheel = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
   pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+  if (options.preloadFrom) {
+    // Every package the notebook's cells import, in one load (not one cell at a time).
+    await pyodide.loadPackagesFromImports(options.preloadFrom, { messageCallback: () => {}, errorCallback: (m) => process.stderr.write(m + "\n") });
+  }
   if (options.preload && options.preload.length) {
     await pyodide.loadPackage(options.preload, { messageCallback: () => {}, errorCallback: (m) => process.stderr.write(m + "\n") });
   }
