@@ -87,13 +87,15 @@ def execute_notebook(
         start_timeout=start_timeout,
     )
     run_dir = Path(tempfile.mkdtemp(prefix="bento-run-"))
+    if keep_files:
+        run.bento["run_dir"] = str(run_dir)
     try:
         return run.execute(
             run_dir, plan(nb, given, graphql_endpoint=run.graphql_endpoint, dialects=run.dialects())
         )
     finally:
         if keep_files:
-            say(progress, f"kept the run's files in {run_dir}")
+            say(True, f"kept the run's files in {run_dir}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -4,6 +4,8 @@ message and a non-zero exit, and nothing is fetched or uploaded. No Node.js need
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -68,7 +70,7 @@ def test_without_a_network_namespace_the_run_refuses_and_names_network_allow(tmp
 
 
 def test_a_data_source_down_during_the_prefetch_fails_that_cell_and_runs_nothing(
-    tmp_path, warehouse
+    tmp_path, warehouse, capsys
 ):
     dead = f"http://127.0.0.1:{free_port()}/graphql"
     source, out = tmp_path / "g.ipynb", tmp_path / "g.out.ipynb"
@@ -76,9 +78,14 @@ def test_a_data_source_down_during_the_prefetch_fails_that_cell_and_runs_nothing
              f"%%graphql --endpoint {dead} -o g\n{{ shop {{ name }} }}",
              "%dataframe df --table never -c wh", path=source)  # fmt: skip
     with pytest.raises(RunFailed) as caught:
-        execute_notebook(source, out, connections={"wh": warehouse}, progress=False)
+        execute_notebook(source, out, connections={"wh": warehouse}, progress=False,
+                         keep_files=True)  # fmt: skip
     error = caught.value
     assert error.cell_index == 1 and error.ename == "DataSourceError"
+    kept = Path(json.loads(out.read_text())["metadata"]["bento"]["run_dir"])
+    assert f"kept the run's files in {kept}" in capsys.readouterr().err
+    assert (kept / "inputs").is_dir()
+    shutil.rmtree(kept)
     assert f"cannot reach {dead} during the prefetch" in error.message
     nb = json.loads(out.read_text())
     assert nb["cells"][3]["outputs"][0]["ename"] == "DataSourceError"
