@@ -38,6 +38,44 @@ EXPECTED = {
     "list_of_struct": ("list<item: struct<x: double>>[pyarrow]", None),
     "map": ("map<string, int64>[pyarrow]", None),
     "null": ("object", None),
+    "sparse_union": ("sparse_union<0: int64=0, 1: string=1>[pyarrow]", None),
+    "dense_union": ("dense_union<0: double=0, 1: binary=1>[pyarrow]", None),
+    "month_day_nano_interval": ("month_day_nano_interval[pyarrow]", None),
+    "fixed_size_list": ("fixed_size_list<item: int16>[2][pyarrow]", None),
+    "fixed_size_binary": ("fixed_size_binary[3][pyarrow]", None),
+    "large_binary": ("large_binary[pyarrow]", None),
+    "time32_s": ("time32[s][pyarrow]", None),
+    "duration_s": ("timedelta64[s]", None),
+}
+
+# Types that arrive rewritten (bento_wasm/arrow/types.py): case -> (pandas dtype in the
+# browser, Arrow type written back, values written back).
+CONVERTED = {
+    "dictionary_null_values": (
+        "category",
+        "dictionary<values=string, indices=int8, ordered=0>",
+        ["a", None, None, "c"],
+    ),
+    "dictionary_of_lists": (
+        "list<item: int64>[pyarrow]",
+        "list<item: int64>",
+        [[1], [2], None, [1]],
+    ),
+    "uuid": (
+        "fixed_size_binary[16][pyarrow]",
+        "fixed_size_binary[16]",
+        [b"0" * 16, None, b"1" * 16, b"2" * 16],
+    ),
+    "fixed_shape_tensor": (
+        "fixed_size_list<item: int32>[2][pyarrow]",
+        "fixed_size_list<item: int32>[2]",
+        [[1, 2], None, [3, 4], [5, 6]],
+    ),
+    "bool8": ("boolean", "bool", [True, None, False, True]),
+    "run_end_encoded": ("Float64", "double", [1.5, 1.5, None, None]),
+    "string_view": ("string[pyarrow]", "string", ["a", None, "x" * 40, ""]),
+    "binary_view": ("binary[pyarrow]", "binary", [b"a", None, b"y" * 40, b""]),
+    "unregistered_extension": ("Int64", "int64", [1, None, 3, 4]),
 }
 
 
@@ -121,8 +159,82 @@ def build():
             [[("k", 1)], None, [], [("a", None), ("b", 2)]], pa.map_(pa.string(), pa.int64())
         ),
         "null": pa.nulls(4),
+        "sparse_union": pa.UnionArray.from_sparse(
+            pa.array([0, 1, 0, 1], pa.int8()),
+            [pa.array([1, 2, 3, 4]), pa.array(["a", "b", "c", "d"])],
+        ),
+        "dense_union": pa.UnionArray.from_dense(
+            pa.array([0, 1, 0, 1], pa.int8()),
+            pa.array([0, 0, 1, 1], pa.int32()),
+            [pa.array([1.5, None]), pa.array([b"x", b"yy"])],
+        ),
+        "month_day_nano_interval": pa.array(
+            [(1, 2, 3), None, (0, 0, 0), (-1, 5, -9)], pa.month_day_nano_interval()
+        ),
+        "fixed_size_list": pa.array([[1, 2], None, [3, 4], [None, 5]], pa.list_(pa.int16(), 2)),
+        "fixed_size_binary": pa.array([b"abc", None, b"\x00\x00\x00", b"xyz"], pa.binary(3)),
+        "large_binary": pa.array([b"a", None, b"", b"\xff" * 100], pa.large_binary()),
+        "time32_s": pa.array([1, None, 86399, 0], pa.time32("s")),
+        "duration_s": pa.array([1, None, -3600, 0], pa.duration("s")),
     }
     return pa.table(columns)
+
+
+def build_converted():
+    """The CONVERTED cases as one pyarrow Table (in the browser: pyarrow 18's types)."""
+    import pyarrow as pa
+
+    class Unregistered(pa.ExtensionType):  # never registered: read back as its storage
+        def __init__(self):
+            super().__init__(pa.int64(), "bento.test.unregistered")
+
+        def __arrow_ext_serialize__(self):
+            return b""
+
+        @classmethod
+        def __arrow_ext_deserialize__(cls, storage_type, serialized):
+            return cls()
+
+    columns = {
+        "dictionary_null_values": pa.DictionaryArray.from_arrays(
+            pa.array([0, 1, None, 2], pa.int8()), pa.array(["a", None, "c"])
+        ),
+        "dictionary_of_lists": pa.DictionaryArray.from_arrays(
+            pa.array([0, 1, None, 0], pa.int8()), pa.array([[1], [2]])
+        ),
+        "uuid": pa.ExtensionArray.from_storage(
+            pa.uuid(), pa.array([b"0" * 16, None, b"1" * 16, b"2" * 16], pa.binary(16))
+        ),
+        "fixed_shape_tensor": pa.ExtensionArray.from_storage(
+            pa.fixed_shape_tensor(pa.int32(), [2]),
+            pa.array([[1, 2], None, [3, 4], [5, 6]], pa.list_(pa.int32(), 2)),
+        ),
+        "bool8": pa.ExtensionArray.from_storage(pa.bool8(), pa.array([1, None, 0, 7], pa.int8())),
+        "run_end_encoded": pa.RunEndEncodedArray.from_arrays(
+            pa.array([2, 4], pa.int32()), pa.array([1.5, None])
+        ),
+        "string_view": pa.array(["a", None, "x" * 40, ""], pa.string_view()),
+        "binary_view": pa.array([b"a", None, b"y" * 40, b""], pa.binary_view()),
+        "unregistered_extension": pa.ExtensionArray.from_storage(
+            Unregistered(), pa.array([1, None, 3, 4])
+        ),
+    }
+    return pa.table(columns)
+
+
+def check_converted(frame, arrow_module):
+    """Per CONVERTED column: the dtype, the Arrow type and the values it writes back as."""
+    import pyarrow as pa
+
+    back = pa.ipc.open_stream(arrow_module.to_ipc(frame)).read_all()
+    return {
+        name: {
+            "dtype": str(frame[name].dtype),
+            "type_back": str(back.column(name).type),
+            "values_back": repr(back.column(name).to_pylist()),
+        }
+        for name in CONVERTED
+    }
 
 
 def check(frame, source, arrow_module):

@@ -105,7 +105,7 @@ def to_pandas(table: Any, plan: Plan) -> Any:
     schema = table.schema  # self_destruct empties the table, even when it fails
     try:
         return table.to_pandas(split_blocks=True, self_destruct=True, types_mapper=_arrow_backed)
-    except (pa.ArrowException, TypeError, ValueError, NotImplementedError) as exc:
+    except (pa.ArrowException, TypeError, ValueError, KeyError, NotImplementedError) as exc:
         raise ArrowError(
             f"the Arrow schema cannot convert to pandas ({_culprit(schema)}): {exc}. "
             "Cast that column at the source (e.g. decode dictionary-encoded nested values), "

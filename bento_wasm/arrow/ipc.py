@@ -51,7 +51,6 @@ __all__ = [
 #: What injected bytes become: a DataFrame read from Arrow IPC, or the raw bytes.
 FORMATS = ("arrow", "bytes")
 _EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-_FILE_MAGIC = b"ARROW1"
 
 
 @dataclass
@@ -141,13 +140,14 @@ def read_ipc(data: Any, *, admit: Admit | None = None) -> tuple[Any, InjectionRe
     before it does. Raises :class:`ArrowError` for bytes that are not a complete Arrow
     IPC stream and for schemas that cannot convert.
     """
-    from . import frames
+    from . import frames, types
 
     started = time.perf_counter()
     buffer, report = _as_buffer(data)
     table = _read_table(buffer)
     report.rows, report.columns = table.num_rows, table.num_columns
     report.batches = max((column.num_chunks for column in table.columns), default=0)
+    table = types.normalise(table)
     plan = frames.plan(table)
     if admit is not None and plan.copy_bytes:
         admit(plan.copy_bytes, f"converting {_mib(plan.copy_bytes)} of Arrow columns to pandas")
@@ -246,34 +246,42 @@ def _as_buffer(data: Any) -> tuple[Any, InjectionReport]:
 def _read_table(buffer: Any) -> Any:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
+    from . import framing
+
     if buffer.size == 0:
         raise ArrowError(
             "the buffer is empty, not an Arrow IPC stream; check that the producer wrote and "
             "flushed the stream (e.g. tableToIPC(table) in apache-arrow JS)"
         )
-    head = buffer.slice(0, 8).to_pybytes()
-    is_file = head.startswith(_FILE_MAGIC)
-    if not is_file and not _ends_with_eos(buffer):
+    view = memoryview(buffer)
+    is_file = bytes(view[:6]) == framing.FILE_MAGIC
+    if not is_file and not _ends_with_eos(view):
         raise ArrowError(
             f"these {buffer.size} bytes do not end with Arrow's end-of-stream marker: the "
             "stream is truncated or not Arrow IPC at all. Send the complete bytes of an Arrow "
             "IPC stream or file (e.g. tableToIPC(table) in apache-arrow JS)"
         )
+    framing.check(view)  # what pyarrow 18 does not check: offsets and lengths in the framing
     try:
         reader = pa.ipc.open_file(buffer) if is_file else pa.ipc.open_stream(buffer)
         table = reader.read_all()
-        table.validate()  # structure only (buffer sizes); a full check costs 1 s per GiB
-        return table
+        # Full: offsets, dictionary indices, union codes, UTF-8 (what to_pandas trusts).
+        # Costs nothing per row for null-free fixed-width columns, ~20 ms per 100 MiB of strings.
+        table.validate(full=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ArrowError(
             f"these {buffer.size} bytes are not a readable Arrow IPC "
-            f"{'file' if is_file else 'stream'}: {exc}. Send the complete, unaltered bytes an "
-            "Arrow writer produced"
+            f"{'file' if is_file else 'stream'} for pyarrow {pa.__version__}: {exc}. Send the "
+            "complete, unaltered bytes an Arrow writer produced, in types this pyarrow knows"
         ) from exc
+    return table
 
 
-def _ends_with_eos(buffer: Any) -> bool:
-    return bool(buffer.size >= 8 and buffer.slice(buffer.size - 8).to_pybytes() == _EOS)
+def _ends_with_eos(view: memoryview) -> bool:
+    """The end-of-stream marker, or the legacy (pre-1.0) one in a stream without markers."""
+    if bytes(view[-8:]) == _EOS:
+        return True
+    return len(view) >= 8 and bytes(view[:4]) != _EOS[:4] and bytes(view[-4:]) == _EOS[4:]
 
 
 def _raw(data: Any) -> tuple[memoryview, InjectionReport]:

@@ -64,7 +64,7 @@ BAD_INPUTS = {
     "not_arrow": (b'{"a": [1, 2, 3]} is JSON, not Arrow IPC at all', "end-of-stream"),
     "truncated": (GOOD[: len(GOOD) // 2], "truncated"),
     "truncated_at_a_message_boundary": (GOOD[:-8], "truncated"),
-    "corrupt": (corrupt(GOOD), "not a readable Arrow IPC stream"),
+    "corrupt": (corrupt(GOOD), "framing is corrupt"),
 }
 
 

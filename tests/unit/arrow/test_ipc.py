@@ -79,7 +79,7 @@ BAD = {
     "not arrow": (b"name,value\n1,2\n" * 10, "end-of-stream"),
     "truncated": (GOOD[: len(GOOD) // 2], "truncated"),
     "truncated at a message boundary": (GOOD[:-8], "truncated"),
-    "corrupt": (corrupt(GOOD), "not a readable Arrow IPC stream"),
+    "corrupt": (corrupt(GOOD), "framing is corrupt"),
     "bad pandas metadata": (
         ipc(TABLE.replace_schema_metadata({b"pandas": b"{not json"})),
         "pandas metadata is not valid",
