@@ -252,3 +252,30 @@ def check(frame, source, arrow_module):
             "same_values": repr(returned.to_pylist()) == repr(original.to_pylist()),
         }
     return result
+
+
+def interval_stream(unit):
+    """A host-side stream of one interval column ``i`` whose unit is ``unit`` (0 month,
+    1 day-time): a month_day_nano stream with the unit edited in the schema's flatbuffer
+    (pyarrow cannot build these types)."""
+    import struct
+
+    import pyarrow as pa
+
+    from bento_wasm.arrow import framing
+
+    table = pa.table({"i": pa.array([(1, -3, 12), None, (7, 0, 0)], pa.month_day_nano_interval())})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data = bytearray(sink.getvalue().to_pybytes())
+    view = memoryview(bytes(data))
+    length = struct.unpack_from("<i", view, 4)[0]
+    schema = framing._Table.root(view, 8, 8 + length, "test").table(2)
+    vector = schema._target(1)
+    first_field = vector + 4 + struct.unpack_from("<I", view, vector + 4)[0]
+    interval = framing._Table(view, 8, 8 + length, first_field, "test").table(3)
+    at = interval._field(0, 2)
+    assert struct.unpack_from("<h", view, at)[0] == 2  # MONTH_DAY_NANO
+    struct.pack_into("<h", data, at, unit)
+    return bytes(data)

@@ -86,9 +86,12 @@ def _column(column: Any) -> Any:
             return column.cast(pa.decimal128(int(match[2]), int(match[3])))
         except (AttributeError, KeyError, pa.ArrowException) as exc:
             raise NotImplementedError("it reads them but cannot cast them to decimal128") from exc
+    if column.num_chunks == 0:  # a schema-only stream: the type of an empty array
+        if pa.types.is_dictionary(kind):
+            return column
+        return pa.chunked_array([], type=_array(pa.nulls(0, kind)).type)
     chunks = [_array(chunk) for chunk in column.chunks]
-    target = chunks[0].type if chunks else _array(pa.array([], kind)).type
-    return pa.chunked_array(chunks, type=target)
+    return pa.chunked_array(chunks, type=chunks[0].type)
 
 
 def _needs_rewrite(kind: Any) -> bool:
@@ -132,18 +135,8 @@ def _dictionary(array: Any) -> Any:
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
     values = array.dictionary
-    t = pa.types
-    value_kind = values.type
-    hashable = (
-        t.is_integer(value_kind)
-        or t.is_floating(value_kind)
-        or t.is_boolean(value_kind)
-        or t.is_string(value_kind)
-        or t.is_large_string(value_kind)
-        or t.is_binary(value_kind)
-        or t.is_large_binary(value_kind)
-        or t.is_temporal(value_kind)
-    )
+    # pandas makes categories of scalars only; lists, structs, maps and unions are decoded.
+    hashable = not pa.types.is_nested(values.type)
     if not hashable:  # pandas cannot make categories of lists or structs: the values
         return _array(array.dictionary_decode())
     if not values.null_count:

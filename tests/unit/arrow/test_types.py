@@ -5,13 +5,11 @@ these run on the host's pyarrow, and the month/day-time intervals are made by ed
 unit of a month_day_nano interval in the schema's flatbuffer (pyarrow cannot build them).
 """
 
-import struct
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from bento_wasm.arrow import framing
 from bento_wasm.arrow import ipc as arrow
 from bento_wasm.errors import ArrowError
 from tests import arrow_cases
@@ -46,25 +44,9 @@ def test_decimal32_and_64_become_decimal128_where_pyarrow_can_cast():
     assert frame.d64.tolist()[0] == Decimal("123456.789")
 
 
-def interval_stream(unit):
-    """A stream of one interval column whose unit is ``unit`` (0 month, 1 day-time)."""
-    table = pa.table({"i": pa.array([(1, -3, 12), None, (7, 0, 0)], pa.month_day_nano_interval())})
-    data = bytearray(ipc(table))
-    view = memoryview(bytes(data))
-    length = struct.unpack_from("<i", view, 4)[0]
-    schema = framing._Table.root(view, 8, 8 + length, "test").table(2)
-    vector = schema._target(1)
-    first_field = vector + 4 + struct.unpack_from("<I", view, vector + 4)[0]
-    interval = framing._Table(view, 8, 8 + length, first_field, "test").table(3)
-    at = interval._field(0, 2)
-    assert struct.unpack_from("<h", view, at)[0] == 2  # MONTH_DAY_NANO
-    struct.pack_into("<h", data, at, unit)
-    return bytes(data)
-
-
 @pytest.mark.parametrize(("unit", "name"), [(0, "month_interval"), (1, "day_time_interval")])
 def test_intervals_pyarrow_cannot_hold_are_refused_naming_type_and_release(unit, name):
-    data = interval_stream(unit)
+    data = arrow_cases.interval_stream(unit)
     assert str(pa.ipc.open_stream(data).read_all().schema.field("i").type) == name
     namespace = {"i": "before"}
     with pytest.raises(ArrowError) as caught:
