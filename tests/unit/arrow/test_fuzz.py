@@ -2,8 +2,9 @@
 
 Cases run in a child process (tests/arrow_fuzz.py) so a segfault or a hang is counted,
 not fatal. With the interpreter in ``BENTO_ARROW18_PYTHON`` (a Python 3.12 with the
-runtime's pyarrow 18.1.0, pandas 2.2.3 and numpy 2.0.2 from PyPI) the same cases also run
-against the browser's pyarrow release; the host's pyarrow runs them always.
+runtime's pyarrow 18.1.0, pandas 2.2.3 and numpy 2.0.2 from PyPI; ``./dev setup`` makes it as
+.venv-arrow18 and ``./dev test`` sets the variable) the same cases also run against the
+browser's pyarrow release; the host's pyarrow runs them always.
 """
 
 import os
@@ -34,7 +35,8 @@ def test_thousands_of_mutated_inputs_never_crash_and_never_pass_corrupt():
 
 
 @pytest.mark.skipif(
-    not os.environ.get("BENTO_ARROW18_PYTHON"), reason="BENTO_ARROW18_PYTHON is not set"
+    not os.environ.get("BENTO_ARROW18_PYTHON"),
+    reason="BENTO_ARROW18_PYTHON is not set (./dev test sets it, after ./dev setup made it)",
 )
 def test_the_same_cases_against_the_runtimes_pyarrow_release():
     assert_clean(arrow_fuzz.run(0, CASES, python=os.environ["BENTO_ARROW18_PYTHON"]), "18.1")
