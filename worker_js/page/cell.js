@@ -30,6 +30,7 @@ export class Cell {
     this.id = data.id || newCellId();
     this.type = data.cell_type || "code";
     this.metadata = data.metadata || {};
+    this.extra = data.extra || {}; // what the page does not model (attachments ...), kept as read
     this.executionCount = data.execution_count ?? null;
     this.language = new Compartment();
     this._build(data.source || "");
@@ -52,7 +53,9 @@ export class Cell {
     const tools = el("div", "cell-tools");
     this.typeSelect = el("select", "cell-type");
     this.typeSelect.title = "Cell type";
-    for (const kind of ["code", "markdown"]) this.typeSelect.append(new Option(kind, kind));
+    const kinds = ["code", "markdown", "raw"];
+    if (!kinds.includes(this.type)) kinds.push(this.type); // a type we do not know: kept
+    for (const kind of kinds) this.typeSelect.append(new Option(kind, kind));
     this.typeSelect.addEventListener("change", () => this.setType(this.typeSelect.value));
     this.badges = el("span", "badges");
     tools.append(this.badges, this.typeSelect,
@@ -123,7 +126,12 @@ export class Cell {
   }
 
   renderMarkdown() {
-    this.rendered.innerHTML = renderMarkdown(this.source || "*empty markdown cell: double-click to edit*");
+    if (this.type === "markdown") {
+      this.rendered.innerHTML = renderMarkdown(this.source || "*empty markdown cell: double-click to edit*",
+        this.extra.attachments);
+    } else { // raw cells and types we do not know: their text, as it is
+      this.rendered.replaceChildren(el("pre", "raw-source", this.source));
+    }
     this.node.classList.add("showing-markdown");
     this.node.classList.remove("editing-markdown");
   }
@@ -171,6 +179,7 @@ export class Cell {
       source: this.source,
       execution_count: this.executionCount,
       outputs: this.type === "code" ? this.outputs.outputs : [],
+      extra: this.extra,
     };
   }
 }

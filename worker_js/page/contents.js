@@ -58,8 +58,13 @@ export class Contents {
 
   /** The parsed notebook at `path`. */
   async getNotebook(path) {
-    const model = await this.request("GET", path, { query: "?type=notebook&content=1" });
-    return model.content;
+    return (await this.getNotebookModel(path)).content;
+  }
+
+  /** The server's model: `content` (the notebook, upgraded to nbformat 4) and `message`
+   *  (set when the notebook fails nbformat validation: the problem, then the offending part). */
+  async getNotebookModel(path) {
+    return this.request("GET", path, { query: "?type=notebook&content=1" });
   }
 
   /** Save a notebook document (nbformat JSON) at `path`; resolves with the server's model. */

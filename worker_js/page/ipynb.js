@@ -21,7 +21,22 @@ export function newCellId() {
   return `${Date.now().toString(36)}-${counter.toString(36)}`;
 }
 
-/** Read a notebook document (the parsed .ipynb) into {cells, metadata}; throws on other formats. */
+/** A new notebook's metadata (an opened notebook keeps its own, untouched). */
+export const DEFAULT_METADATA = {
+  kernelspec: { name: "python3", display_name: "Python 3 (ipykernel)", language: "python" },
+  language_info: { name: "python" },
+};
+
+// The keys the page models; every other key of a cell (attachments, and anything a newer or
+// another front end wrote) travels untouched in `extra`. A code cell's execution_count and
+// outputs are modelled; on other cells they are kept as they were.
+const MODELLED = ["id", "cell_type", "source", "metadata"];
+const MODELLED_CODE = [...MODELLED, "execution_count", "outputs"];
+
+/**
+ * Read a notebook document (the parsed .ipynb) into {cells, metadata}; throws on other formats.
+ * Nothing is dropped: unknown cell types keep their type, unknown keys their values.
+ */
 export function fromIpynb(doc) {
   if (!doc || typeof doc !== "object" || !Array.isArray(doc.cells)) {
     throw new Error("this file is not a Jupyter notebook (no 'cells' list)");
@@ -29,14 +44,20 @@ export function fromIpynb(doc) {
   if (doc.nbformat !== 4) {
     throw new Error(`nbformat ${doc.nbformat} is not supported; save the notebook as nbformat 4`);
   }
-  const cells = doc.cells.map((cell) => ({
-    id: cell.id || newCellId(),
-    cell_type: cell.cell_type === "markdown" || cell.cell_type === "raw" ? cell.cell_type : "code",
-    source: joinSource(cell.source),
-    metadata: cell.metadata || {},
-    execution_count: cell.execution_count ?? null,
-    outputs: (cell.outputs || []).map(normaliseOutput),
-  }));
+  const cells = doc.cells.map((cell) => {
+    const type = typeof cell.cell_type === "string" ? cell.cell_type : "code";
+    const modelled = type === "code" ? MODELLED_CODE : MODELLED;
+    const extra = Object.fromEntries(Object.entries(cell).filter(([key]) => !modelled.includes(key)));
+    return {
+      id: cell.id || newCellId(),
+      cell_type: type,
+      source: joinSource(cell.source),
+      metadata: cell.metadata || {},
+      execution_count: type === "code" ? cell.execution_count ?? null : null,
+      outputs: type === "code" ? (cell.outputs || []).map(normaliseOutput) : [],
+      extra,
+    };
+  });
   return { cells, metadata: doc.metadata || {} };
 }
 
@@ -52,19 +73,16 @@ function normaliseOutput(output) {
   return out;
 }
 
-/** Write {cells, metadata} as an nbformat 4.5 document. */
+/** Write {cells, metadata} as an nbformat 4.5 document; the metadata is written as it is. */
 export function toIpynb({ cells, metadata }) {
   return {
     ...NBFORMAT,
-    metadata: {
-      kernelspec: { name: "python3", display_name: "Python 3 (ipykernel)", language: "python" },
-      language_info: { name: "python" },
-      ...metadata,
-    },
+    metadata: metadata || {},
     cells: cells.map((cell) => {
-      const base = { id: cell.id, cell_type: cell.cell_type, metadata: cell.metadata || {},
+      const { attachments, ...others } = cell.extra || {};
+      const base = { ...others, id: cell.id, cell_type: cell.cell_type, metadata: cell.metadata || {},
         source: splitLines(cell.source) };
-      if (cell.cell_type !== "code") return base;
+      if (cell.cell_type !== "code") return attachments ? { ...base, attachments } : base;
       return { ...base, execution_count: cell.execution_count ?? null,
         outputs: (cell.outputs || []).map(outputForFile) };
     }),

@@ -4,6 +4,13 @@ import { badgeForSource } from "./badges.js";
 import { Cell } from "./cell.js";
 import { fromIpynb, outputFromMessage, toIpynb } from "./ipynb.js";
 
+/** The server's validation message, cut to the problem (it goes on with the offending JSON). */
+export function validationProblem(message) {
+  if (!message) return "";
+  const problem = message.split(":\n")[0].replace(/^Notebook validation failed: /, "");
+  return problem.length > 400 ? `${problem.slice(0, 400)}...` : problem;
+}
+
 export class Notebook extends EventTarget {
   /** P: the worker Protocol; container: where cells go; contents: a Contents client. */
   constructor({ P, container, contents }) {
@@ -14,6 +21,7 @@ export class Notebook extends EventTarget {
     this.cells = [];
     this.metadata = {};
     this.path = "";
+    this.warning = "";
     this.kernel = null;
     this.runningCell = null;
     this.dirty = false;
@@ -191,10 +199,13 @@ export class Notebook extends EventTarget {
     return toIpynb({ cells: this.cells.map((cell) => cell.toJSON()), metadata: this.metadata });
   }
 
+  /** Open the notebook at `path`; `this.warning` says why it fails validation ("" if it does not). */
   async open(path) {
-    const doc = await this.contents.getNotebook(path);
+    const model = await this.contents.getNotebookModel(path);
+    const notebook = fromIpynb(model.content);
     this.path = path;
-    this.load(fromIpynb(doc));
+    this.load(notebook);
+    this.warning = validationProblem(model.message);
   }
 
   async save(path = this.path) {

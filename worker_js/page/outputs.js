@@ -31,8 +31,28 @@ export function sanitizeHTML(html) {
   return DOMPurify.sanitize(html, { ADD_ATTR: ["target"] });
 }
 
-export function renderMarkdown(text) {
-  return sanitizeHTML(marked.parse(text, { gfm: true }));
+/**
+ * Markdown as sanitised HTML. `attachments` (a markdown cell's nbformat attachments: name ->
+ * mime bundle) resolve `attachment:<name>` links, as Jupyter shows pasted images.
+ */
+export function renderMarkdown(text, attachments = null) {
+  let html = marked.parse(text, { gfm: true });
+  if (attachments) {
+    html = html.replace(/(src|href)="attachment:([^"]*)"/g, (whole, attr, name) => {
+      const uri = attachmentURI(attachments[decodeURIComponent(name)]);
+      return uri ? `${attr}="${uri}"` : whole;
+    });
+  }
+  return sanitizeHTML(html);
+}
+
+function attachmentURI(bundle) {
+  if (!bundle || typeof bundle !== "object") return null;
+  const mime = Object.keys(bundle).find((m) => m.startsWith("image/"));
+  if (!mime) return null;
+  const value = Array.isArray(bundle[mime]) ? bundle[mime].join("") : String(bundle[mime]);
+  if (mime === "image/svg+xml") return `data:${mime},${encodeURIComponent(value)}`;
+  return `data:${mime};base64,${value.replace(/\s/g, "")}`;
 }
 
 function el(tag, className, text) {
@@ -119,9 +139,10 @@ export class OutputArea {
     this.container.replaceChildren();
   }
 
+  /** Show outputs read from a file: each kept as it is (no merging of streams). */
   set(outputs) {
     this.clear();
-    for (const output of outputs) this.add(output);
+    for (const output of outputs) this._push(output);
   }
 
   add(output) {
@@ -132,6 +153,10 @@ export class OutputArea {
       this.replace(this.outputs.length - 1, last);
       return;
     }
+    this._push(output);
+  }
+
+  _push(output) {
     const node = renderOutput(this.P, output);
     this.onAdd(output);
     this.outputs.push(output);

@@ -6,6 +6,7 @@ import "./page.css";
 import { loadProtocol } from "../kernel/protocol.js";
 import { Contents } from "./contents.js";
 import { KERNELS, NO_KERNEL, createKernel } from "./kernels.js";
+import { DEFAULT_METADATA } from "./ipynb.js";
 import { Notebook } from "./notebook.js";
 import { MemoryMeter } from "./memory.js";
 import { StatusBar } from "./status.js";
@@ -100,11 +101,16 @@ class Page {
       await this.notebook.open(path);
       $("path").value = path;
       this._setParam("path", path);
-      this.banner("");
+      if (this.notebook.warning) {
+        this.banner(`${path} does not validate as a Jupyter notebook: ${this.notebook.warning}. ` +
+          "It opened with everything kept; fix the file, or save it as shown.", { kind: "warning" });
+      } else {
+        this.banner("");
+      }
     } catch (err) {
       if (err.status === 404) {
         this.notebook.path = path;
-        this.notebook.load({ cells: [], metadata: {} });
+        this.notebook.load({ cells: [], metadata: structuredClone(DEFAULT_METADATA) });
         $("path").value = path;
         this.banner(`${path} does not exist yet: this is a new notebook, Save creates it.`);
       } else {
