@@ -1,7 +1,8 @@
 """The server layer: the executor as a Jupyter Server extension (needs the ``server`` extra).
 
 Owns: the page and static parts (``app``, ``static``), the data API (``api``, ``dataapi``,
-``warehouse``, ``uploads``, ``demo``) and the offload sessions (``sessions``). May import
+``warehouse``, ``uploads``, ``demo``), the offload sessions (``sessions``, ``sessionapi``) and
+the limits they hold (``limits``: sessions, idle culling, body sizes, queued uploads). May import
 jupyter_server, tornado, pyarrow, duckdb, ADBC and every core package; nothing in the core
 imports it.
 

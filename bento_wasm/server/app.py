@@ -82,6 +82,10 @@ class BentoApp(ExtensionApp):
         "", help="base URL of Google Sheets' CSV export (default https://docs.google.com)"
     ).tag(config=True)
     graphql_endpoint = Unicode("", help="default endpoint of %%graphql").tag(config=True)
+    max_upload_mib = Int(512, help="largest upload body accepted, in MiB").tag(config=True)
+    max_queued_uploads = Int(
+        32, help="most upload jobs waiting to run; over it an upload is refused (429)"
+    ).tag(config=True)
 
     @classmethod
     def get_extension_package(cls) -> str:
@@ -100,7 +104,10 @@ class BentoApp(ExtensionApp):
         uris.update(self.connections)
         self.warehouse = Warehouse(uris, on_create=ensure_demo)
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bento-data")
-        self.uploads = UploadJobs(self.warehouse, self.pool, self.upload_throttle_s)
+        self.uploads = UploadJobs(
+            self.warehouse, self.pool, self.upload_throttle_s, max_queued=self.max_queued_uploads
+        )
+        self.settings["bento_max_upload_bytes"] = self.max_upload_mib * 2**20
         self.settings["bento_page_origins"] = list(self.page_origins)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 from tornado import web
 
 from ..data.requests import ARROW_STREAM, MODES
-from ..errors import ArrowError, BentoError, WarehouseError
+from ..errors import ArrowError, BentoError, ExecutorError, PayloadTooLarge, WarehouseError
+from . import limits
 from .api import BentoAPIHandler
 from .uploads import UploadJobs
 from .warehouse import QueryStream, Warehouse
@@ -36,6 +37,15 @@ class _DataHandler(BentoAPIHandler):
         self.warehouse = warehouse
         self.uploads = uploads
 
+    def body_refused(self, limit: int, what: str) -> bool:
+        """Answer 413 when the body is over ``limit`` bytes (server/limits.py); True if so."""
+        try:
+            limits.check_body(self.request.body, limit, what)
+        except PayloadTooLarge as exc:
+            self.fail(413, exc)
+            return True
+        return False
+
     async def in_pool(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.uploads.pool, fn, *args)
 
@@ -43,6 +53,8 @@ class _DataHandler(BentoAPIHandler):
 class SqlHandler(_DataHandler):
     @web.authenticated
     async def post(self) -> None:
+        if self.body_refused(limits.SMALL_BODY, "a query"):
+            return
         body = self.json_body()
         params = body.get("params") or []
         limit = body.get("limit")
@@ -81,21 +93,32 @@ class SqlHandler(_DataHandler):
 class ConnectionsHandler(_DataHandler):
     @web.authenticated
     def get(self) -> None:
+        if self.body_refused(limits.SMALL_BODY, "a connections request"):
+            return
         self.reply(self.warehouse.names())
 
 
 class UploadsHandler(_DataHandler):
     @web.authenticated
     def get(self) -> None:
+        if self.body_refused(limits.SMALL_BODY, "a jobs request"):
+            return
         self.reply([job.to_dict() for job in self.uploads.list()])
 
     @web.authenticated
     async def post(self) -> None:
+        if self.body_refused(self.settings.get("bento_max_upload_bytes", 512 << 20), "an upload"):
+            return
         table = self.get_query_argument("table", "")
         mode = self.get_query_argument("mode", "create")
         connection = self.get_query_argument("connection", "default")
         if mode not in MODES or not table:
             raise web.HTTPError(400, f"need ?table=NAME and mode one of {', '.join(MODES)}")
+        try:
+            self.uploads.admit()
+        except ExecutorError as exc:  # too many uploads waiting (server/limits.py)
+            self.fail(int(getattr(exc, "status", None) or 429), exc)
+            return
         try:
             job = await self.in_pool(
                 self.uploads.submit, connection, table, mode, self.request.body
@@ -109,6 +132,8 @@ class UploadsHandler(_DataHandler):
 class UploadHandler(_DataHandler):
     @web.authenticated
     def get(self, job_id: str) -> None:
+        if self.body_refused(limits.SMALL_BODY, "a job request"):
+            return
         job = self.uploads.get(job_id)
         if job is None:
             self.fail(404, _no_job(job_id))
@@ -117,6 +142,8 @@ class UploadHandler(_DataHandler):
 
     @web.authenticated
     def delete(self, job_id: str) -> None:
+        if self.body_refused(limits.SMALL_BODY, "a cancel request"):
+            return
         job = self.uploads.cancel(job_id)
         if job is None:
             self.fail(404, _no_job(job_id))

@@ -5,7 +5,8 @@
     DELETE /bento/api/sessions/<id>            shut the session's kernel down
     GET    /bento/api/sessions                 the sessions and their kernels
 
-Faults answer with ``{"error": BentoError.to_dict()}``: 413 payload too large, 504 call
+Faults answer with ``{"error": BentoError.to_dict()}``: 413 payload too large (every
+endpoint has a body limit: server/limits.py), 429 too many sessions, 504 call
 timeout (the kernel is interrupted), 410 kernel died mid-call (the next call gets a
 fresh session and a notice that state was lost).
 """
@@ -21,6 +22,7 @@ from jupyter_server.base.handlers import APIHandler
 
 from ..errors import BentoError, PayloadTooLarge
 from ..offload.values import frame, unpack
+from . import limits
 from .sessions import BentoExecutor
 
 __all__ = ["handlers"]
@@ -29,6 +31,15 @@ __all__ = ["handlers"]
 class _Handler(APIHandler):
     def initialize(self, executor: BentoExecutor) -> None:
         self.executor = executor
+
+    def body_refused(self, limit: int = limits.SMALL_BODY, what: str = "this request") -> bool:
+        """Answer 413 when the body is over ``limit`` bytes (server/limits.py); True if so."""
+        try:
+            limits.check_body(self.request.body, limit, what)
+        except PayloadTooLarge as exc:
+            self.write_bento_error(exc, 413)
+            return True
+        return False
 
     def write_bento_error(self, error: BentoError, status: int) -> None:
         self.set_status(status)
@@ -79,18 +90,24 @@ class ExecuteHandler(_Handler):
 class InterruptHandler(_Handler):
     @tornado.web.authenticated
     async def post(self, session_id: str) -> None:
+        if self.body_refused(what="an interrupt"):
+            return
         self.finish({"interrupted": await self.executor.interrupt(session_id)})
 
 
 class SessionHandler(_Handler):
     @tornado.web.authenticated
     async def delete(self, session_id: str) -> None:
+        if self.body_refused(what="a session shutdown"):
+            return
         self.finish({"closed": await self.executor.close(session_id)})
 
 
 class SessionsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self) -> None:
+        if self.body_refused(what="a sessions request"):
+            return
         sessions = [
             {"id": s.id, "kernel_id": s.kernel_id, "calls": s.calls, "binary": s.binary}
             for s in self.executor.sessions.values()

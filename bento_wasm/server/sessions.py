@@ -29,6 +29,7 @@ import bento_wasm
 
 from ..errors import BentoError, ExecutorError, ExecutorTimeout, SessionLost
 from ..offload.runner import COMM_TARGET
+from . import limits
 
 __all__ = ["BentoExecutor", "Session"]
 
@@ -47,6 +48,8 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     calls: int = 0
     created: float = field(default_factory=time.time)
+    #: When a call last started or ended (idle sessions are culled from it: limits.py).
+    last_used: float = field(default_factory=time.time)
 
 
 class BentoExecutor(LoggingConfigurable):
@@ -60,13 +63,22 @@ class BentoExecutor(LoggingConfigurable):
     startup_timeout_s = Float(60.0, help="how long a session's kernel may take to start").tag(
         config=True
     )
+    max_sessions = Int(
+        16, help="most remote sessions at once (each an ipykernel); 0: no limit"
+    ).tag(config=True)
+    cull_idle_s = Float(
+        3600.0, help="shut down a session after this long without a call; 0: never"
+    ).tag(config=True)
+    cull_interval_s = Float(60.0, help="how often idle sessions are looked for").tag(config=True)
 
     def __init__(self, kernel_manager: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kernel_manager = kernel_manager
         self.sessions: dict[str, Session] = {}
         self.lost: dict[str, str] = {}
+        self.starting: set[str] = set()
         self._starting: dict[str, asyncio.Lock] = {}
+        self.culler = limits.SessionCuller(self)
 
     # -- sessions --------------------------------------------------------------------
     async def session(self, session_id: str) -> Session:
@@ -75,8 +87,14 @@ class BentoExecutor(LoggingConfigurable):
             existing = self.sessions.get(session_id)
             if existing is not None:
                 return existing
-            started = await self._start(session_id)
+            limits.check_capacity(self, session_id)
+            self.starting.add(session_id)
+            try:
+                started = await self._start(session_id)
+            finally:
+                self.starting.discard(session_id)
             self.sessions[session_id] = started
+            self.culler.start()
             return started
 
     async def _start(self, session_id: str) -> Session:
@@ -202,10 +220,12 @@ class BentoExecutor(LoggingConfigurable):
         timeout = min(float(header.pop("timeout_s", self.call_timeout_s)), self.call_timeout_s)
         async with session.lock:
             session.calls += 1
+            session.last_used = time.time()
             self._record_activity(session, "busy")
             try:
                 reply, outputs, out_buffers = await self._call(session, header, buffers, timeout)
             finally:
+                session.last_used = time.time()
                 self._record_activity(session, "idle")
         envelope = {"reply": reply, "outputs": outputs, "notice": notice, "session": session_id}
         return envelope, out_buffers

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from ..errors import ArrowError, BentoError
+from . import limits
 from .warehouse import BATCH_ROWS, Warehouse
 
 __all__ = ["Job", "UploadJobs"]
@@ -67,16 +68,36 @@ class Job:
 class UploadJobs:
     """The server's upload jobs, by id."""
 
-    def __init__(self, warehouse: Warehouse, pool: Executor, throttle_s: float = 0.0) -> None:
+    def __init__(
+        self, warehouse: Warehouse, pool: Executor, throttle_s: float = 0.0, max_queued: int = 0
+    ) -> None:
         self.warehouse = warehouse
         self.pool = pool
         self.throttle_s = throttle_s
+        self.max_queued = max_queued  # 0: no bound
+        self.submitting = 0  # uploads admitted, waiting for the pool to check and queue them
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
     def submit(self, connection: str, table: str, mode: str, body: bytes) -> Job:
-        """Check the connection and the stream now (errors raise here), then queue the job."""
+        """Check the connection and the stream now (errors raise here), then queue the job.
+
+        Called on the pool after :meth:`admit` (on the event loop); ends that admission."""
+        try:
+            return self._submit(connection, table, mode, body)
+        finally:
+            with self._lock:
+                self.submitting = max(0, self.submitting - 1)
+
+    def admit(self) -> None:
+        """Count one more upload as waiting, or refuse it (429) when the bound is reached:
+        jobs waiting for the pool, and uploads waiting to be checked, both count."""
+        with self._lock:
+            limits.check_queue(self.queued() + self.submitting, self.max_queued)
+            self.submitting += 1
+
+    def _submit(self, connection: str, table: str, mode: str, body: bytes) -> Job:
         self.warehouse.get(connection)
         table_data = read_stream(body)
         job = Job(
@@ -92,6 +113,10 @@ class UploadJobs:
             self._forget_old()
         self.pool.submit(self._run, job, table_data)
         return job
+
+    def queued(self) -> int:
+        """Jobs waiting for the pool (the bound of ``max_queued``)."""
+        return sum(job.state == "queued" for job in list(self._jobs.values()))
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
