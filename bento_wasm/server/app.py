@@ -36,7 +36,11 @@ class BentoApp(ExtensionApp):
     name = "bento"
     extension_url = "/bento/"
     load_other_extensions = True
-    serverapp_config = {"open_browser": False}  # noqa: RUF012 - the base class declares it so
+    serverapp_config = {  # noqa: RUF012 - the base class declares it so
+        "open_browser": False,
+        # Origins are checked on token-authenticated requests too (server/limits.py).
+        "identity_provider_class": "bento_wasm.server.limits.OriginCheckingIdentityProvider",
+    }
 
     runtime_dir = Unicode(str(REPO / "runtime" / "pyodide"), help="assembled Pyodide runtime").tag(
         config=True

@@ -10,7 +10,11 @@ Kept apart from the handlers and the executor they guard, as functions they call
 - :func:`check_body`: a request body over its endpoint's limit is refused with 413 before
   it is parsed;
 - :func:`check_queue`: an upload over ``--BentoApp.max_queued_uploads`` waiting jobs is
-  refused with 429.
+  refused with 429;
+- :class:`OriginCheckingIdentityProvider`: Jupyter Server skips its origin check for
+  token-authenticated requests, so a page on any origin holding the token could call the
+  contents API; this server checks the origin of every request (the page is served by the
+  server itself; ``--BentoApp.page_origins`` admits others to /bento/api).
 """
 
 from __future__ import annotations
@@ -20,9 +24,17 @@ import contextlib
 import time
 from typing import Any
 
+from jupyter_server.auth.identity import PasswordIdentityProvider
+
 from ..errors import ExecutorError, PayloadTooLarge
 
-__all__ = ["SessionCuller", "check_body", "check_capacity", "check_queue"]
+__all__ = [
+    "OriginCheckingIdentityProvider",
+    "SessionCuller",
+    "check_body",
+    "check_capacity",
+    "check_queue",
+]
 
 #: Bodies of endpoints that take a small JSON object (a query, a job id) or nothing.
 SMALL_BODY = 1 << 20
@@ -105,3 +117,10 @@ class SessionCuller:
                 )
                 culled.append(session_id)
         return culled
+
+
+class OriginCheckingIdentityProvider(PasswordIdentityProvider):
+    """Jupyter's identity provider, except that a token never waives the origin check."""
+
+    def should_check_origin(self, handler: Any) -> bool:
+        return True
