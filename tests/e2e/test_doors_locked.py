@@ -92,6 +92,7 @@ def test_the_right_token_from_the_page_s_own_origin_enters(server):
 SCRIPT = "<script>window.__pwned = (window.__pwned || 0) + 1</script>"
 HANDLER = '<img src="x" onerror="window.__pwned = (window.__pwned || 0) + 1">'
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="window.__pwned = 1"><script>window.__pwned = 1</script></svg>'  # noqa: E501
+MD_LINK = "[x](javascript:window.__pwned=1) ![y](attachment:a.png)"
 LINK = '<a id="jslink" href="javascript:window.__pwned = 1">click</a>'
 XSS = {
     "nbformat": 4,
@@ -102,7 +103,7 @@ XSS = {
             "id": "md",
             "cell_type": "markdown",
             "metadata": {},
-            "source": f"# Title\n\n{SCRIPT}\n\n{HANDLER}\n\n{LINK}\n\n[x](javascript:window.__pwned=1)",
+            "source": f"# Title\n\n{SCRIPT}\n\n{HANDLER}\n\n{LINK}\n\n{MD_LINK}",
             "attachments": {"a.png": {"image/png": "\" onerror=\"window.__pwned=1"}},
         },
         {

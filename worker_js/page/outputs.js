@@ -52,7 +52,7 @@ function attachmentURI(bundle) {
   if (!mime) return null;
   const value = Array.isArray(bundle[mime]) ? bundle[mime].join("") : String(bundle[mime]);
   if (mime === "image/svg+xml") return `data:${mime},${encodeURIComponent(value)}`;
-  return `data:${mime};base64,${value.replace(/\s/g, "")}`;
+  return `data:${mime};base64,${value.replace(/[^A-Za-z0-9+/=]/g, "")}`; // base64 only: no quote
 }
 
 function el(tag, className, text) {

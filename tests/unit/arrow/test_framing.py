@@ -157,3 +157,35 @@ def test_garbled_metadata_is_an_arrow_error_never_another_exception():
             except ArrowError:
                 outcomes["refused"] += 1
     assert outcomes["refused"] > 50 and outcomes["passed"] > 0, outcomes
+
+
+def string_stream(offsets, data, kind=None, dtype="int32"):
+    import numpy as np
+
+    array = pa.Array.from_buffers(
+        kind or pa.string(),
+        len(offsets) - 1,
+        [None, pa.py_buffer(np.array(offsets, dtype)), pa.py_buffer(data)],
+    )
+    return stream(pa.table({"s": array}))
+
+
+@pytest.mark.parametrize("full", [True, False])
+@pytest.mark.parametrize(("kind", "dtype"), [(pa.string(), "int32"), (pa.large_binary(), "int64")])
+def test_string_offsets_outside_the_data_are_refused_at_any_size(monkeypatch, full, kind, dtype):
+    # Large inputs skip the UTF-8 check (its cost) but never the offsets.
+    monkeypatch.setattr(arrow, "FULL_VALIDATION_BYTES", 1 << 40 if full else 0)
+    good = string_stream([0, 1, 3, 6], b"abbccc", kind, dtype)
+    assert arrow.read_ipc(good)[1].rows == 3
+    for offsets in ([0, 1, 100, 6], [0, 3, 1, 6], [0, 4, 2, 6]):
+        with pytest.raises(ArrowError):
+            arrow.read_ipc(string_stream(offsets, b"abbccc", kind, dtype))
+
+
+def test_large_inputs_skip_only_the_utf8_check(monkeypatch):
+    bad_utf8 = string_stream([0, 1, 3], b"a\xff\xfe")
+    with pytest.raises(ArrowError, match="UTF8|utf8|UTF-8"):
+        arrow.read_ipc(bad_utf8)  # small: fully validated
+    monkeypatch.setattr(arrow, "FULL_VALIDATION_BYTES", 0)
+    frame, _ = arrow.read_ipc(bad_utf8)  # large: bounds checked, bytes not decoded
+    assert len(frame) == 2
