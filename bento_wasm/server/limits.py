@@ -119,8 +119,18 @@ class SessionCuller:
         return culled
 
 
+#: Paths whose requests are origin-checked even with a token (the data a notebook holds).
+CHECKED_PATHS = ("/api/contents", "/bento/api/")
+
+
 class OriginCheckingIdentityProvider(PasswordIdentityProvider):
-    """Jupyter's identity provider, except that a token never waives the origin check."""
+    """Jupyter's identity provider, except that a token does not waive the origin check of
+    the contents API and /bento/api (elsewhere Jupyter's rule holds: the worker's own
+    requests for static files and packages come with an opaque origin)."""
 
     def should_check_origin(self, handler: Any) -> bool:
-        return True
+        base = str(handler.settings.get("base_url", "/")).rstrip("/")
+        path = str(handler.request.path)
+        if any(path.startswith(base + prefix) for prefix in CHECKED_PATHS):
+            return True
+        return bool(super().should_check_origin(handler))
