@@ -44,8 +44,10 @@ class WorkerKernel:
     def import_scan_source(self, code: str) -> str:
         """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.
 
-        A ``%line`` magic is not Python and would hide every import of the cell from the
-        scan; it becomes the call the kernel runs. A cell magic's body is not Python.
+        A cell that needs IPython (``classic.route``) loads it, with the Python body of magics
+        such as ``%%time``. A ``%line`` magic is not Python and would hide every import of the
+        cell from the scan; it becomes the call the kernel runs. A cell magic's body is not
+        Python.
 
         A cell that first imports pandas also loads pyarrow: pandas decides once, when it is
         imported, whether pyarrow exists, and Arrow-backed columns (data magics, offload
@@ -54,9 +56,18 @@ class WorkerKernel:
         """
         import sys
 
+        from ..errors import NoShellError
+        from ..kernel import classic
         from ..kernel.magics import split_cell_magic, transform_line_magics
 
-        source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
+        try:
+            way = classic.route(code, self.kernel.magics)
+        except NoShellError:
+            return ""  # the cell is refused before it runs: nothing to load
+        if way == classic.IPYTHON:
+            source = classic.scan_source(code)
+        else:
+            source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
         if "pandas" in source and "pandas" not in sys.modules and "pyarrow" not in sys.modules:
             from pyodide.code import find_imports
 

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import redirect_stderr, redirect_stdout
 
 from .. import protocol
+from ..errors import NoShellError
+from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
     LINE_MAGIC_CALL,
@@ -52,6 +54,11 @@ class _Stream(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        # IPython writes µ and ± (%timeit) only to a stream that says it takes them.
+        return "utf-8"
+
     def write(self, text: str) -> int:
         self._pending += text
         cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
@@ -84,8 +91,14 @@ class Kernel:
         self.namespace.setdefault("__name__", "__main__")
         self.namespace.setdefault("__builtins__", __builtins__)
         self.namespace.setdefault("display", display)
-        self.namespace[LINE_MAGIC_CALL] = self._line_magic
+        self.namespace[LINE_MAGIC_CALL] = self.run_line_magic
         self.execution_count = 0
+        #: The cells run so far (as typed), for IPython's history once it loads.
+        self.history: list[str] = []
+        #: Names the kernel itself put in the namespace (hidden from %who), set at the first cell.
+        self.own_names: set[str] = set()
+        #: The IPython shell (bento_wasm.kernel.shell), created when a cell first needs it.
+        self._ipython: Any = None
         self.cell_id = ""
         #: What the running (or last) cell raised, for post_cell hooks; None if it did not.
         self.last_error: BaseException | None = None
@@ -103,6 +116,8 @@ class Kernel:
 
     async def execute(self, cell_id: str, code: str) -> dict[str, Any]:
         """Run one cell; every output and the reply go through ``emit``. Returns the reply."""
+        if self.execution_count == 0:
+            self.own_names = set(self.namespace)
         self.execution_count += 1
         self.cell_id = cell_id
         self.last_error = None
@@ -113,7 +128,10 @@ class Kernel:
         try:
             with redirect_stdout(out), redirect_stderr(err):
                 try:
-                    await self._run(await self._run_pre_hooks(cell_id, code))
+                    shown = await self._run(await self._run_pre_hooks(cell_id, code), code)
+                    if shown is not None:  # raised in IPython, which reported it already
+                        status = "error"
+                        self.last_error = shown
                 except BaseException as exc:  # the kernel boundary: report, never die
                     out.flush()
                     err.flush()
@@ -121,6 +139,7 @@ class Kernel:
                     self.last_error = exc
                     self._report(exc)
                 finally:
+                    self.history.append(code)
                     await self._after(cell_id, code)
                     out.flush()
                     err.flush()
@@ -162,13 +181,25 @@ class Kernel:
     def magic_context(self) -> MagicContext:
         return MagicContext(self.namespace, display)
 
-    def _line_magic(self, name: str, args: str) -> Any:
+    def run_line_magic(self, name: str, args: str) -> Any:
         result = self.magics.line_magic(name)(self.magic_context(), args)
         if isinstance(result, Awaitable):
             raise TypeError(f"%{name} is async; use it as `await %{name}` is not supported")
         return result
 
-    async def _run(self, code: str) -> None:
+    async def _run(self, code: str, typed: str) -> BaseException | None:
+        """Run ``code`` (``typed`` as the user typed it); what IPython raised and reported."""
+        try:
+            way = classic.route(code, self.magics)
+        except NoShellError as exc:
+            raise exc.with_traceback(None) from None
+        if way == classic.IPYTHON:
+            return await shell.run_in_shell(self, code)
+        shell.remember(self, typed)
+        await self._run_native(code)
+        return None
+
+    async def _run_native(self, code: str) -> None:
         cell_magic = split_cell_magic(code)
         if cell_magic is not None:
             name, args, cell_body = cell_magic

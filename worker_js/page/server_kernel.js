@@ -144,6 +144,12 @@ export class ServerKernel extends EventTarget {
     } catch (err) {
       throw Object.assign(new Error(`the server kernel did not answer: ${err.message}`), { phase: "running" });
     }
+    // Help (`len?`) comes as a pager payload; like JupyterLab, show it in the cell's output.
+    for (const payload of reply.content.payload || []) {
+      if (payload.source === "page" && payload.data) {
+        emit(P.make(P.types.display_data, { id, data: payload.data, metadata: {}, update: false }));
+      }
+    }
     const status = P.replyStatuses[reply.content.status] ? reply.content.status : P.replyStatuses.error;
     return {
       reply: P.make(P.types.execute_reply, { id, status, execution_count: reply.content.execution_count ?? 0,
