@@ -191,6 +191,14 @@ def _shell_class() -> Any:
             if isinstance(evalue, BaseException):
                 self.bento_error = evalue
 
+        def enable_gui(self, gui: str | None = None) -> None:
+            # %matplotlib inline asks for no event loop; a browser worker has no other.
+            if gui not in (None, "inline"):
+                raise NotImplementedError(
+                    f"GUI event loops ({gui}) do not exist in the browser tab; use "
+                    "%matplotlib inline (figures show in the cell's output)"
+                )
+
         def system(self, cmd: str) -> Any:
             raise no_shell(f"`!{cmd}`")
 
