@@ -78,6 +78,25 @@ class WorkerKernel:
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)
 
+    def request_scan_source(self, request: Any) -> str:
+        """What Pyodide's import scan must load before ``request`` (complete, inspect,
+        is_complete) can be answered: IPython and jedi, the first time they are needed."""
+        import sys
+
+        from ..kernel import introspect
+
+        request = request.to_py() if hasattr(request, "to_py") else request
+        if not introspect.needs_ipython(self.kernel, request):
+            return ""
+        return "".join(f"import {m}\n" for m in ("IPython", "jedi") if m not in sys.modules)
+
+    def answer(self, request: Any) -> None:
+        """Answer a complete, inspect or is_complete request (its reply goes through post)."""
+        from ..kernel import introspect
+
+        request = request.to_py() if hasattr(request, "to_py") else request
+        self.kernel._emit(introspect.answer(self.kernel, request))
+
 
 def start(post: Any, options: Any = None) -> WorkerKernel:
     """Create the worker's kernel. ``options`` is the boot options object, as a dict."""

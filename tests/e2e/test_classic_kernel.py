@@ -9,11 +9,12 @@ in the serverless kernel (Pyodide, IPython loaded on first need) and then in the
 
 import os
 import re
+import time
 
 import nbformat
 import pytest
 
-from tests.helpers import BentoServer, NotebookPage, chromium
+from tests.helpers import BentoServer, NotebookPage, chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -150,3 +151,90 @@ def test_bentos_own_magics_still_work_after_ipython_loaded(page):
     text = done["text"]
     assert not [o for o in done["outputs"] if o["output_type"] == "error"], done["outputs"]
     assert "budget" in text and "Interactive namespace is empty." in text, text
+
+
+def editor_text(page, index):
+    time.sleep(0.3)  # CodeMirror accepts a completion only once its popup is 75 ms old
+    return page.driver.execute_script(
+        "return window.bento.notebook.cells[arguments[0]].source", index
+    )
+
+
+def wait_text(page, index, text):
+    wait_for(lambda: editor_text(page, index) == text, 10, repr(text),
+             lambda: repr(editor_text(page, index)))  # fmt: skip
+
+
+def wait_for_popup(page, what):
+    wait_for(
+        lambda: page.driver.execute_script(
+            "return [...document.querySelectorAll('.cm-tooltip-autocomplete li')]"
+            ".map((li) => li.innerText.split('\\n')[0])"
+        ),
+        120,
+        what,
+        page.problems,
+    )
+    return page.driver.execute_script(
+        "return [...document.querySelectorAll('.cm-tooltip-autocomplete li')]"
+        ".map((li) => li.innerText.split('\\n')[0])"
+    )
+
+
+@pytest.mark.parametrize("kernel", ["serverless", "server"])
+def test_tab_completes_shift_tab_explains_shift_enter_continues(page, kernel):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page.open(kernel, path="notebooks/classic.ipynb")
+    page.run_cell(page.add_cell("import collections\nvalue_one = 1\nvalue_two = 2"))
+    index = page.add_cell("")
+    editor = page.driver.find_elements("css selector", ".cell .cm-content")[index]
+    page.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
+    editor.click()
+
+    editor.send_keys("x = value_", Keys.TAB)
+    assert wait_for_popup(page, "completions of value_") == ["value_one", "value_two"]
+    editor.send_keys(Keys.TAB)  # accepts the selected (first) completion
+    wait_text(page, index, "x = value_one")
+
+    editor.send_keys(Keys.ENTER, "collections.Ordered", Keys.TAB)
+    assert wait_for_popup(page, "completions of collections.Ordered") == ["OrderedDict"]
+    editor.send_keys(Keys.TAB)
+    wait_text(page, index, "x = value_one\ncollections.OrderedDict")
+
+    editor.send_keys(Keys.ENTER, "len(")
+    ActionChains(page.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    wait_for(
+        lambda: page.driver.execute_script(
+            "const t = document.querySelector('.cm-tooltip.cm-inspect'); return t && t.innerText"
+        ),
+        120,
+        "the help tooltip",
+        page.problems,
+    )
+    help_text = page.driver.execute_script(
+        "return document.querySelector('.cm-tooltip.cm-inspect').innerText"
+    )
+    assert "Signature: len(obj, /)" in help_text, help_text
+    assert "Return the number of items in a container." in help_text
+    page.screenshot(f"classic-help-{kernel}.png")
+    editor.send_keys(Keys.ESCAPE)
+    assert not page.driver.find_elements("css selector", ".cm-tooltip.cm-inspect")
+
+    # Shift+Enter on an unfinished block adds an indented line; on a finished one it runs.
+    page.driver.execute_script("window.bento.notebook.cells[arguments[0]].source = ''", index)
+    editor.click()
+    editor.send_keys("for i in range(3):")
+    ActionChains(page.driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(
+        Keys.SHIFT
+    ).perform()
+    wait_for(lambda: editor_text(page, index) == "for i in range(3):\n    ", 30,
+             "the indented line", lambda: repr(editor_text(page, index)))  # fmt: skip
+    assert page.cells()[index]["prompt"] == "[ ]:", "the unfinished cell did not run"
+    editor.send_keys("print(i * 10)")
+    ActionChains(page.driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(
+        Keys.SHIFT
+    ).perform()
+    wait_for(lambda: page.cells()[index]["text"] == "0\n10\n20\n", 60, "the cell's output",
+             lambda: repr(page.cells()[index]))  # fmt: skip

@@ -138,6 +138,9 @@ export class BentoKernel extends EventTarget {
         this.memory = withPageHeap(msg);
         this.dispatchEvent(new CustomEvent(T.memory, { detail: this.memory }));
         return;
+      case T.complete_reply:
+      case T.inspect_reply:
+      case T.is_complete_reply:
       case T.transfer_reply: {
         // Arrow injection/export (kernel_arrow.js): settled with the whole reply.
         const pending = this._pending.get(msg.id);
@@ -186,6 +189,30 @@ export class BentoKernel extends EventTarget {
     });
     this.worker.postMessage(this.protocol.make(this.protocol.types.execute, { id, code }));
     return done;
+  }
+
+  /** Ask the worker `type` (complete/inspect/is_complete request); resolves with its reply. */
+  async _ask(type, fields) {
+    await this.start();
+    const id = `ask-${++this._nextId}`;
+    const done = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, outputs: [] }));
+    this.worker.postMessage(this.protocol.make(type, { id, ...fields }));
+    return done;
+  }
+
+  /** Completions at cursorPos (code points): Jupyter's complete_reply content. */
+  complete(code, cursorPos) {
+    return this._ask(this.protocol.types.complete_request, { code, cursor_pos: cursorPos });
+  }
+
+  /** Help on the name at cursorPos: Jupyter's inspect_reply content (data is a mime bundle). */
+  inspect(code, cursorPos, detailLevel = 0) {
+    return this._ask(this.protocol.types.inspect_request, { code, cursor_pos: cursorPos, detail_level: detailLevel });
+  }
+
+  /** complete, incomplete (with indent), invalid or unknown: Jupyter's is_complete_reply content. */
+  isComplete(code) {
+    return this._ask(this.protocol.types.is_complete_request, { code });
   }
 
   /** Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation; returns false without it. */

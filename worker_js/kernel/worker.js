@@ -61,7 +61,22 @@ async function handle(msg) {
     case T.inject:
     case T.export:
       return transfer(msg);
+    case T.complete_request:
+    case T.inspect_request:
+    case T.is_complete_request:
+      return answer(msg);
   }
+}
+
+/** Tab, Shift+Tab and Shift+Enter's questions: IPython (and jedi) load the first time one needs them. */
+async function answer(msg) {
+  try {
+    const imports = kernel.request_scan_source(msg);
+    if (imports) await pyodide.loadPackagesFromImports(imports, { messageCallback: () => {} });
+  } catch (err) {
+    console.warn("loading IPython for a completion failed", err); // the reply says why
+  }
+  kernel.answer(msg); // posts the reply (status error with the reason if it failed)
 }
 
 /** Arrow injection / export (worker_js/arrow.js); queued like cells, never concurrent with one. */

@@ -158,6 +158,37 @@ export class ServerKernel extends EventTarget {
     };
   }
 
+  /** Completions at cursorPos (code points), from ipykernel's complete_reply. */
+  async complete(code, cursorPos) {
+    await this.start();
+    const c = (await this.kernel.requestComplete({ code, cursor_pos: cursorPos })).content;
+    const ok = c.status === "ok";
+    return this.protocol.make(this.protocol.types.complete_reply, {
+      id: `ask-${++this._nextId}`, status: ok ? "ok" : "error", matches: ok ? c.matches : [],
+      cursor_start: c.cursor_start ?? cursorPos, cursor_end: c.cursor_end ?? cursorPos, metadata: c.metadata || {},
+    });
+  }
+
+  /** Help on the name at cursorPos, from ipykernel's inspect_reply. */
+  async inspect(code, cursorPos, detailLevel = 0) {
+    await this.start();
+    const c = (await this.kernel.requestInspect({ code, cursor_pos: cursorPos, detail_level: detailLevel })).content;
+    const ok = c.status === "ok";
+    return this.protocol.make(this.protocol.types.inspect_reply, {
+      id: `ask-${++this._nextId}`, status: ok ? "ok" : "error", found: ok && Boolean(c.found),
+      data: ok ? c.data || {} : {}, metadata: (ok && c.metadata) || {},
+    });
+  }
+
+  /** ipykernel's is_complete_reply. */
+  async isComplete(code) {
+    await this.start();
+    const c = (await this.kernel.requestIsComplete({ code })).content;
+    const fields = { id: `ask-${++this._nextId}`, status: c.status };
+    if (c.status === "incomplete") fields.indent = c.indent || "";
+    return this.protocol.make(this.protocol.types.is_complete_reply, fields);
+  }
+
   /** Interrupt through the server (SIGINT to the kernel process). Always possible. */
   interrupt() {
     this.kernel?.interrupt().catch((err) => console.warn("interrupt failed", err));

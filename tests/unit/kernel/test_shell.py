@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from bento_wasm.kernel import introspect
 from bento_wasm.kernel.interpreter import Kernel
 from bento_wasm.kernel.magics import MagicRegistry
 from tests.helpers import ROOT, fresh_ipython
@@ -119,3 +120,74 @@ def test_plain_cells_never_import_ipython():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def request(kernel, kind, **fields):
+    reply = introspect.answer(kernel, {"type": kind, "id": "r1", **fields})
+    assert reply["id"] == "r1" and reply["type"] == kind.replace("request", "reply")
+    return reply
+
+
+def test_completion_comes_from_ipythons_completer(kernel):
+    run(kernel, "import collections\nvalue_one = 1\nvalue_two = 2")
+    reply = request(kernel, "complete_request", code="value_", cursor_pos=6)
+    assert reply["status"] == "ok"
+    assert reply["matches"] == ["value_one", "value_two"]
+    assert (reply["cursor_start"], reply["cursor_end"]) == (0, 6)
+    code = "x = collections.Ord"
+    reply = request(kernel, "complete_request", code=code, cursor_pos=len(code))
+    assert "OrderedDict" in reply["matches"] and reply["cursor_start"] == len("x = collections.")
+    types = reply["metadata"]["_jupyter_types_experimental"]
+    assert {"text": "OrderedDict", "type": "class"}.items() <= types[0].items()
+
+
+def test_inspection_gives_signature_and_docstring(kernel):
+    run(kernel, "def area(width, height=2):\n    'The area of a rectangle.'\n    return width")
+    reply = request(kernel, "inspect_request", code="area(3, ", cursor_pos=5, detail_level=0)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", reply["data"]["text/plain"])
+    assert reply["found"] and "Signature: area(width, height=2)" in text
+    assert "The area of a rectangle." in text
+    reply = request(kernel, "inspect_request", code="nothing_here", cursor_pos=3, detail_level=0)
+    assert reply == {**reply, "status": "ok", "found": False, "data": {}}
+
+
+def test_is_complete_answers_without_loading_ipython_for_plain_python(kernel):
+    assert request(kernel, "is_complete_request", code="x = 1\n")["status"] == "complete"
+    reply = request(kernel, "is_complete_request", code="for i in range(3):\n")
+    assert reply == {**reply, "status": "incomplete", "indent": "    "}
+    assert request(kernel, "is_complete_request", code="1 +\n")["status"] == "invalid"
+    assert kernel._ipython is None
+    reply = request(kernel, "is_complete_request", code="%%time\nfor i in x:\n")
+    assert reply["status"] == "incomplete" and kernel._ipython is not None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = 1",
+        "for i in range(3):",
+        "def f():\n    return 1",
+        "foo(1,",
+        'x = """abc',
+        "if x:\n    pass\nelse:",
+        "1 +",
+        "x = [\n  1,",
+        "if x:\n    y = (1,",
+        "while True:\n    x = 1\n\n",
+    ],
+)
+@pytest.mark.parametrize("end", ["", "\n"])
+def test_the_plain_python_answer_is_ipythons(code, end):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    status, indent = TransformerManager().check_complete(code + end)
+    expected = {"status": status}
+    if status == "incomplete":
+        expected["indent"] = " " * (indent or 0)
+    assert introspect.python_is_complete(code + end) == expected
+
+
+def test_a_failing_request_is_a_reply_not_a_crash(kernel):
+    reply = request(kernel, "complete_request", code="x", cursor_pos="nope")
+    assert reply["status"] == "error" and reply["error"]["ename"] == "ValueError"
+    assert reply["matches"] == []
