@@ -162,9 +162,10 @@ export class ServerKernel extends EventTarget {
   async complete(code, cursorPos) {
     await this.start();
     const c = (await this.kernel.requestComplete({ code, cursor_pos: cursorPos })).content;
-    const ok = c.status === "ok";
+    const S = this.protocol.replyStatuses;
+    const ok = c.status === S.ok;
     return this.protocol.make(this.protocol.types.complete_reply, {
-      id: `ask-${++this._nextId}`, status: ok ? "ok" : "error", matches: ok ? c.matches : [],
+      id: `ask-${++this._nextId}`, status: ok ? S.ok : S.error, matches: ok ? c.matches : [],
       cursor_start: c.cursor_start ?? cursorPos, cursor_end: c.cursor_end ?? cursorPos, metadata: c.metadata || {},
     });
   }
@@ -173,9 +174,10 @@ export class ServerKernel extends EventTarget {
   async inspect(code, cursorPos, detailLevel = 0) {
     await this.start();
     const c = (await this.kernel.requestInspect({ code, cursor_pos: cursorPos, detail_level: detailLevel })).content;
-    const ok = c.status === "ok";
+    const S = this.protocol.replyStatuses;
+    const ok = c.status === S.ok;
     return this.protocol.make(this.protocol.types.inspect_reply, {
-      id: `ask-${++this._nextId}`, status: ok ? "ok" : "error", found: ok && Boolean(c.found),
+      id: `ask-${++this._nextId}`, status: ok ? S.ok : S.error, found: ok && Boolean(c.found),
       data: ok ? c.data || {} : {}, metadata: (ok && c.metadata) || {},
     });
   }
