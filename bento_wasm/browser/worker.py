@@ -36,6 +36,7 @@ class WorkerKernel:
         from . import magics
 
         magics.install(self.kernel, options)
+        self.kernel.stdin = _read_stdin
         if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
             from ..runs import sandbox
 
@@ -96,6 +97,24 @@ class WorkerKernel:
 
         request = request.to_py() if hasattr(request, "to_py") else request
         self.kernel._emit(introspect.answer(self.kernel, request))
+
+
+def _read_stdin(prompt: str, password: bool) -> str | None:
+    """Wait for the page's answer to an input_request (worker_js/kernel/worker.js blocks on
+    the shared stdin buffer with Atomics.wait); None if the cell was interrupted meanwhile."""
+    import js  # type: ignore[import-not-found,unused-ignore]
+
+    from ..errors import KernelError
+
+    stdin = getattr(js, "bentoStdin", None)  # absent in a headless run (no page to ask)
+    if stdin is None or not stdin.available():
+        raise KernelError(
+            "input() needs the page to be cross-origin isolated (a shared buffer carries the "
+            "answer), and this one is not: open it from the bento server (`./dev run`), which "
+            "sends the COOP/COEP headers, or pass the value in a variable instead"
+        )
+    value = stdin.read()
+    return None if value is None else str(value)
 
 
 def start(post: Any, options: Any = None) -> WorkerKernel:

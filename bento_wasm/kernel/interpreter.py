@@ -11,12 +11,13 @@ from __future__ import annotations
 import ast
 import io
 import linecache
+import sys
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 from .. import protocol
-from ..errors import NoShellError
+from ..errors import KernelError, NoShellError
 from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
@@ -99,6 +100,10 @@ class Kernel:
         self.own_names: set[str] = set()
         #: The IPython shell (bento_wasm.kernel.shell), created when a cell first needs it.
         self._ipython: Any = None
+        #: Answers input() and getpass(): called as ``stdin(prompt, password)`` after the
+        #: input_request message went out; blocks until the user answers, returns None if
+        #: interrupted meanwhile. The worker installs it; None: this kernel cannot ask.
+        self.stdin: Callable[[str, bool], str | None] | None = None
         self.cell_id = ""
         #: What the running (or last) cell raised, for post_cell hooks; None if it did not.
         self.last_error: BaseException | None = None
@@ -110,6 +115,43 @@ class Kernel:
         #: is copied into wasm memory (Arrow injection, magic results). It raises
         #: MemoryBudgetExceeded to refuse; the memory budget installs the real check.
         self.admit: Callable[[int, str], None] = _admit_everything
+
+    @contextmanager
+    def _forward_input(self) -> Iterator[None]:
+        """input() and getpass() ask the page while a cell runs, as ipykernel's do."""
+        import builtins
+        import getpass
+
+        saved = builtins.input, getpass.getpass
+        builtins.input = self.input
+        getpass.getpass = self.getpass
+        try:
+            yield
+        finally:
+            builtins.input, getpass.getpass = saved
+
+    def input(self, prompt: object = "") -> str:
+        """``input()`` in a cell: the page shows ``prompt`` and the call waits for the answer."""
+        return self._ask(str(prompt), password=False)
+
+    def getpass(self, prompt: str = "Password: ", stream: Any = None) -> str:
+        """``getpass.getpass()`` in a cell: like input(), with what the user types hidden."""
+        return self._ask(str(prompt), password=True)
+
+    def _ask(self, prompt: str, password: bool) -> str:
+        if self.stdin is None:
+            raise KernelError(
+                "input() needs a page that can answer it: open the notebook in the bento page "
+                "(served by `bento` / `./dev run`, which is cross-origin isolated), or pass "
+                "the value in a variable instead"
+            )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.send("input_request", id=self.cell_id, prompt=prompt, password=password)
+        value = self.stdin(prompt, password)
+        if value is None:
+            raise KeyboardInterrupt("Interrupted by user") from None
+        return value
 
     def send(self, kind: str, **fields: Any) -> None:
         self._emit(protocol.message(kind, **fields))
@@ -126,7 +168,7 @@ class Kernel:
         token = current_publisher.set(Publisher(cell_id, self.send))
         status = "ok"
         try:
-            with redirect_stdout(out), redirect_stderr(err):
+            with redirect_stdout(out), redirect_stderr(err), self._forward_input():
                 try:
                     shown = await self._run(await self._run_pre_hooks(cell_id, code), code)
                     if shown is not None:  # raised in IPython, which reported it already

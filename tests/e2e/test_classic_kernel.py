@@ -238,3 +238,52 @@ def test_tab_completes_shift_tab_explains_shift_enter_continues(page, kernel):
     ).perform()
     wait_for(lambda: page.cells()[index]["text"] == "0\n10\n20\n", 60, "the cell's output",
              lambda: repr(page.cells()[index]))  # fmt: skip
+
+
+def answer_prompt(page, index, text):
+    """Wait for the cell's input box, type ``text`` and Enter; returns the box's type."""
+    from selenium.webdriver.common.keys import Keys
+
+    wait_for(
+        lambda: page.driver.find_elements("css selector", ".cell .stdin-field"),
+        120,
+        "the input() prompt",
+        page.problems,
+    )
+    [field] = page.driver.find_elements("css selector", ".cell .stdin-field")
+    kind = field.get_attribute("type")
+    cell = page.driver.find_elements("css selector", ".cell")[index]
+    assert field in cell.find_elements("css selector", ".stdin-field"), "in the cell's output"
+    field.send_keys(text, Keys.ENTER)
+    return kind
+
+
+@pytest.mark.parametrize("kernel", ["serverless", "server"])
+def test_input_and_getpass_wait_for_the_user_and_interrupt_stops_them(page, kernel):
+    page.open(kernel, path="notebooks/classic.ipynb")
+    index = page.add_cell(
+        "name = input('Your name? ')\nprint('hello', name)\n"
+        "from getpass import getpass\nsecret = getpass('Token: ')\nlen(secret)"
+    )
+    page.queue(index)
+    assert answer_prompt(page, index, "Ada") == "text"
+    assert answer_prompt(page, index, "s3cret!") == "password"
+    page.wait_done(120)
+    done = page.cells()[index]
+    lines = [line for line in done["text"].splitlines() if line.strip()]
+    assert lines == ["Your name? Ada", "hello Ada", "Token: ········", "7"], done["text"]
+    assert [o["output_type"] for o in done["outputs"]] == ["stream", "execute_result"]
+    page.screenshot(f"classic-input-{kernel}.png")
+
+    waiting = page.add_cell("answer = input('Waiting: ')")
+    page.queue(waiting)
+    wait_for(lambda: page.driver.find_elements("css selector", ".cell .stdin-field"), 120,
+             "the second prompt", page.problems)  # fmt: skip
+    page.click("interrupt")
+    page.wait_done(60)
+    done = page.cells()[waiting]
+    [error] = [o for o in done["outputs"] if o["output_type"] == "error"]
+    assert error["ename"] == "KeyboardInterrupt", error
+    assert not page.driver.find_elements("css selector", ".cell .stdin-field"), "box removed"
+    after = page.run_cell(page.add_cell("name"))
+    assert after["text"].strip() == "'Ada'", "the kernel goes on with its namespace"

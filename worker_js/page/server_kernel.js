@@ -133,10 +133,16 @@ export class ServerKernel extends EventTarget {
       this.setupErrors = [];
     }
     const t0 = performance.now();
-    const future = this.kernel.requestExecute({ code, stop_on_error: true });
+    const future = this.kernel.requestExecute({ code, stop_on_error: true, allow_stdin: true });
     future.onIOPub = (msg) => {
       const out = this._toProtocol(id, msg);
       if (out) emit(out);
+    };
+    // input()/getpass(): ipykernel asks on the stdin channel; sendInput answers (input_reply).
+    future.onStdin = (msg) => {
+      if (!KernelMessage.isInputRequestMsg(msg)) return;
+      this._stdin = { future, parent: msg.header };
+      emit(P.make(P.types.input_request, { id, prompt: msg.content.prompt, password: Boolean(msg.content.password) }));
     };
     let reply;
     try {
@@ -156,6 +162,14 @@ export class ServerKernel extends EventTarget {
         duration_ms: performance.now() - t0 }),
       outputs,
     };
+  }
+
+  /** Answer the running cell's input() or getpass(). */
+  sendInput(value) {
+    const pending = this._stdin;
+    this._stdin = null;
+    if (!pending) throw new Error("no input() is waiting for an answer");
+    pending.future.sendInputReply({ status: this.protocol.replyStatuses.ok, value: String(value) }, pending.parent);
   }
 
   /** Completions at cursorPos (code points), from ipykernel's complete_reply. */
