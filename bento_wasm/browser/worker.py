@@ -57,13 +57,13 @@ class WorkerKernel:
         """
         import sys
 
-        from ..errors import NoShellError
+        from ..errors import MagicError, NoShellError
         from ..kernel import classic
         from ..kernel.magics import split_cell_magic, transform_line_magics
 
         try:
             way = classic.route(code, self.kernel.magics)
-        except NoShellError:
+        except (NoShellError, MagicError):
             return ""  # the cell is refused before it runs: nothing to load
         if way == classic.IPYTHON:
             source = classic.scan_source(code)

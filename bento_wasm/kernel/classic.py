@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import NoShellError
+from ..errors import MagicError, NoShellError
 from .magics import _LINE_MAGIC, split_cell_magic, transform_line_magics
 
 TYPE_CHECKING = False
@@ -28,6 +28,8 @@ SHELL_CELL_MAGICS = frozenset(
     {"bash", "sh", "script", "system", "!", "sx", "perl", "ruby", "python2", "python3", "pypy"}
 )
 SHELL_LINE_MAGICS = frozenset({"system", "sx"})
+#: Package managers' magics: IPython would run them in a shell.
+PACKAGE_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv"})
 #: IPython cell magics whose body is Python (Pyodide's import scan should read it).
 PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 
@@ -51,6 +53,17 @@ def no_shell(what: str) -> NoShellError:
     )
 
 
+def no_installer(name: str) -> MagicError:
+    """The error for %pip and friends, until the serverless kernel has a package index."""
+    return MagicError(
+        f"%{name} is not available in the serverless kernel yet (it would need a shell, or a "
+        "package index the bento server does not serve yet). Packages of the Pyodide runtime "
+        "(numpy, pandas, pyarrow, scipy, scikit-learn, matplotlib, ...) load by importing them; "
+        "a pure-Python wheel installs with `import micropip; await micropip.install(URL)`; "
+        "for anything else run the cell with %%remote or switch the page to the Server kernel."
+    )
+
+
 def route(code: str, registry: MagicRegistry) -> str:
     """``NATIVE`` or ``IPYTHON`` for ``code``; raises NoShellError for a shell escape.
 
@@ -71,6 +84,8 @@ def route(code: str, registry: MagicRegistry) -> str:
             name = match["name"]
             if name in SHELL_LINE_MAGICS:
                 raise no_shell(f"%{name}")
+            if name in PACKAGE_MAGICS and name not in registry.line:
+                raise no_installer(name)
             if name not in registry.line:
                 return IPYTHON
     if "!" not in code and "?" not in code:

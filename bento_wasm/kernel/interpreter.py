@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 from .. import protocol
-from ..errors import KernelError, NoShellError
+from ..errors import KernelError, MagicError, NoShellError
 from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
@@ -233,7 +233,7 @@ class Kernel:
         """Run ``code`` (``typed`` as the user typed it); what IPython raised and reported."""
         try:
             way = classic.route(code, self.magics)
-        except NoShellError as exc:
+        except (NoShellError, MagicError) as exc:
             raise exc.with_traceback(None) from None
         if way == classic.IPYTHON:
             return await shell.run_in_shell(self, code)

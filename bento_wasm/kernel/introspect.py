@@ -61,11 +61,11 @@ def inspect(kernel: Kernel, code: str, cursor_pos: int, detail_level: int = 0) -
 
 def is_complete(kernel: Kernel, code: str) -> dict[str, Any]:
     """Jupyter's is_complete_reply content: complete, incomplete (with indent) or invalid."""
-    from ..errors import NoShellError
+    from ..errors import MagicError, NoShellError
 
     try:
         way = classic.route(code, kernel.magics)
-    except NoShellError:
+    except (NoShellError, MagicError):
         return {"status": "complete"}  # it runs, and says why it cannot
     if way == classic.IPYTHON:
         status, indent = shell_for(kernel).input_transformer_manager.check_complete(code)
@@ -144,9 +144,9 @@ def needs_ipython(kernel: Kernel, request: dict[str, Any]) -> bool:
     """Whether answering ``request`` loads IPython (and jedi): not for plain is_complete."""
     if request["type"] != "is_complete_request":
         return True
-    from ..errors import NoShellError
+    from ..errors import MagicError, NoShellError
 
     try:
         return classic.route(str(request["code"]), kernel.magics) == classic.IPYTHON
-    except NoShellError:
+    except (NoShellError, MagicError):
         return False

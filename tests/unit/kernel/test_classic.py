@@ -2,7 +2,7 @@
 
 import pytest
 
-from bento_wasm.errors import NoShellError
+from bento_wasm.errors import MagicError, NoShellError
 from bento_wasm.kernel import classic
 from bento_wasm.kernel.magics import MagicRegistry
 
@@ -81,3 +81,11 @@ def test_scan_source_loads_ipython_and_reads_python_bodies():
     assert "import matplotlib" in classic.scan_source("%matplotlib inline")
     source = classic.scan_source("import pandas\npandas?\n%who")
     assert "import pandas" in source and "pandas?" not in source
+
+
+@pytest.mark.parametrize("code", ["%pip install requests", "x = 1\n%conda install numpy"])
+def test_package_magics_say_what_works_instead(registry, code):
+    with pytest.raises(MagicError) as caught:
+        classic.route(code, registry)
+    message = str(caught.value)
+    assert "micropip.install" in message and "%%remote" in message and "Server kernel" in message
