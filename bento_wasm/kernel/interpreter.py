@@ -117,18 +117,28 @@ class Kernel:
         self.admit: Callable[[int, str], None] = _admit_everything
 
     @contextmanager
-    def _forward_input(self) -> Iterator[None]:
-        """input() and getpass() ask the page while a cell runs, as ipykernel's do."""
-        import builtins
-        import getpass
+    def _forward_input(self, code: str) -> Iterator[None]:
+        """input() and getpass() ask the page while a cell runs, as ipykernel's do.
 
-        saved = builtins.input, getpass.getpass
+        getpass is imported only for a cell that names it (or once something imported it):
+        a plain cell pays nothing."""
+        import builtins
+
+        if "getpass" in code and "getpass" not in sys.modules:
+            import importlib
+
+            importlib.import_module("getpass")
+        getpass: Any = sys.modules.get("getpass")
+        saved = builtins.input, getattr(getpass, "getpass", None)
         builtins.input = self.input
-        getpass.getpass = self.getpass
+        if getpass is not None:
+            getpass.getpass = self.getpass
         try:
             yield
         finally:
-            builtins.input, getpass.getpass = saved
+            builtins.input = saved[0]
+            if getpass is not None:
+                getpass.getpass = saved[1]
 
     def input(self, prompt: object = "") -> str:
         """``input()`` in a cell: the page shows ``prompt`` and the call waits for the answer."""
@@ -168,7 +178,7 @@ class Kernel:
         token = current_publisher.set(Publisher(cell_id, self.send))
         status = "ok"
         try:
-            with redirect_stdout(out), redirect_stderr(err), self._forward_input():
+            with redirect_stdout(out), redirect_stderr(err), self._forward_input(code):
                 try:
                     shown = await self._run(await self._run_pre_hooks(cell_id, code), code)
                     if shown is not None:  # raised in IPython, which reported it already
