@@ -115,8 +115,13 @@ export function assistKeys(getKernel) {
     {
       key: "Tab",
       run: (view) => {
-        // A popup younger than CodeMirror's interactionDelay (75 ms) does not accept yet.
-        if (completionStatus(view.state)) return acceptCompletion(view) || true;
+        // A popup younger than CodeMirror's interactionDelay (75 ms) refuses to accept: a Tab
+        // on a visible popup still accepts, a moment later.
+        if (completionStatus(view.state) === "active") {
+          if (!acceptCompletion(view)) setTimeout(() => acceptCompletion(view), 100);
+          return true;
+        }
+        if (completionStatus(view.state) === "pending") return true;
         const { head, empty } = view.state.selection.main;
         const line = view.state.doc.lineAt(head);
         if (!empty || /^\s*$/.test(line.text.slice(0, head - line.from))) return indentMore(view);
