@@ -7,6 +7,7 @@ subclasses the standard category where one fits, so ``except OSError`` or
     BentoError
     ├── ProtocolError                 a message that does not fit protocol.json
     ├── MagicError (ValueError)       a malformed magic line or option
+    ├── NoShellError (OSError)        ``!cmd``, ``%%bash``: the browser tab has no shell
     ├── CellError                     user code in a cell raised; carries the traceback
     │   └── RemoteError               ... on the executor; the traceback is the remote one
     ├── RuntimeAssemblyError (OSError)  the Pyodide runtime cannot be assembled or verified
@@ -48,6 +49,7 @@ __all__ = [
     "MagicError",
     "MemoryBudgetExceeded",
     "NetworkError",
+    "NoShellError",
     "PayloadTooLarge",
     "ProtocolError",
     "RemoteError",
@@ -91,6 +93,10 @@ class ProtocolError(BentoError):
 
 class MagicError(BentoError, ValueError):
     """A magic's line or options are malformed."""
+
+
+class NoShellError(BentoError, OSError):
+    """A cell asked for a shell (``!cmd``, ``%%bash``, ``%system``); the browser tab has none."""
 
 
 class CellError(BentoError):

@@ -542,3 +542,19 @@ def rebuild_lineage_event(data: dict[str, Any]) -> Any:
             for d in data["outputs"]
         ],
     )
+
+
+@contextmanager
+def fresh_ipython() -> Iterator[None]:
+    """Run a test that makes a kernel load IPython, then drop the shell it made (the shell
+    is a process-wide singleton and takes over ``sys.modules["__main__"]``)."""
+    main = sys.modules.get("__main__")
+    try:
+        yield
+    finally:
+        interactiveshell = sys.modules.get("IPython.core.interactiveshell")
+        shells = interactiveshell.InteractiveShell if interactiveshell else None
+        if shells is not None and shells.initialized():
+            type(shells.instance()).clear_instance()
+        if main is not None:
+            sys.modules["__main__"] = main

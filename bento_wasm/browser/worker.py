@@ -36,6 +36,7 @@ class WorkerKernel:
         from . import magics
 
         magics.install(self.kernel, options)
+        self.kernel.stdin = _read_stdin
         if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
             from ..runs import sandbox
 
@@ -44,8 +45,10 @@ class WorkerKernel:
     def import_scan_source(self, code: str) -> str:
         """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.
 
-        A ``%line`` magic is not Python and would hide every import of the cell from the
-        scan; it becomes the call the kernel runs. A cell magic's body is not Python.
+        A cell that needs IPython (``classic.route``) loads it, with the Python body of magics
+        such as ``%%time``. A ``%line`` magic is not Python and would hide every import of the
+        cell from the scan; it becomes the call the kernel runs. A cell magic's body is not
+        Python.
 
         A cell that first imports pandas also loads pyarrow: pandas decides once, when it is
         imported, whether pyarrow exists, and Arrow-backed columns (data magics, offload
@@ -54,9 +57,18 @@ class WorkerKernel:
         """
         import sys
 
+        from ..errors import MagicError, NoShellError
+        from ..kernel import classic
         from ..kernel.magics import split_cell_magic, transform_line_magics
 
-        source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
+        try:
+            way = classic.route(code, self.kernel.magics)
+        except (NoShellError, MagicError):
+            return ""  # the cell is refused before it runs: nothing to load
+        if way == classic.IPYTHON:
+            source = classic.scan_source(code)
+        else:
+            source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
         if "pandas" in source and "pandas" not in sys.modules and "pyarrow" not in sys.modules:
             from pyodide.code import find_imports
 
@@ -66,6 +78,43 @@ class WorkerKernel:
 
     async def execute(self, cell_id: str, code: str) -> None:
         await self.kernel.execute(cell_id, code)
+
+    def request_scan_source(self, request: Any) -> str:
+        """What Pyodide's import scan must load before ``request`` (complete, inspect,
+        is_complete) can be answered: IPython and jedi, the first time they are needed."""
+        import sys
+
+        from ..kernel import introspect
+
+        request = request.to_py() if hasattr(request, "to_py") else request
+        if not introspect.needs_ipython(self.kernel, request):
+            return ""
+        return "".join(f"import {m}\n" for m in ("IPython", "jedi") if m not in sys.modules)
+
+    def answer(self, request: Any) -> None:
+        """Answer a complete, inspect or is_complete request (its reply goes through post)."""
+        from ..kernel import introspect
+
+        request = request.to_py() if hasattr(request, "to_py") else request
+        self.kernel._emit(introspect.answer(self.kernel, request))
+
+
+def _read_stdin(prompt: str, password: bool) -> str | None:
+    """Wait for the page's answer to an input_request (worker_js/kernel/worker.js blocks on
+    the shared stdin buffer with Atomics.wait); None if the cell was interrupted meanwhile."""
+    import js  # type: ignore[import-not-found,unused-ignore]
+
+    from ..errors import KernelError
+
+    stdin = getattr(js, "bentoStdin", None)  # absent in a headless run (no page to ask)
+    if stdin is None or not stdin.available():
+        raise KernelError(
+            "input() needs the page to be cross-origin isolated (a shared buffer carries the "
+            "answer), and this one is not: open it from the bento server (`./dev run`), which "
+            "sends the COOP/COEP headers, or pass the value in a variable instead"
+        )
+    value = stdin.read()
+    return None if value is None else str(value)
 
 
 def start(post: Any, options: Any = None) -> WorkerKernel:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import ast
 import io
 import linecache
+import sys
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 from .. import protocol
+from ..errors import KernelError, MagicError, NoShellError
+from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
     LINE_MAGIC_CALL,
@@ -52,6 +55,11 @@ class _Stream(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        # IPython writes µ and ± (%timeit) only to a stream that says it takes them.
+        return "utf-8"
+
     def write(self, text: str) -> int:
         self._pending += text
         cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
@@ -84,8 +92,18 @@ class Kernel:
         self.namespace.setdefault("__name__", "__main__")
         self.namespace.setdefault("__builtins__", __builtins__)
         self.namespace.setdefault("display", display)
-        self.namespace[LINE_MAGIC_CALL] = self._line_magic
+        self.namespace[LINE_MAGIC_CALL] = self.run_line_magic
         self.execution_count = 0
+        #: The cells run so far (as typed), for IPython's history once it loads.
+        self.history: list[str] = []
+        #: Names the kernel itself put in the namespace (hidden from %who), set at the first cell.
+        self.own_names: set[str] = set()
+        #: The IPython shell (bento_wasm.kernel.shell), created when a cell first needs it.
+        self._ipython: Any = None
+        #: Answers input() and getpass(): called as ``stdin(prompt, password)`` after the
+        #: input_request message went out; blocks until the user answers, returns None if
+        #: interrupted meanwhile. The worker installs it; None: this kernel cannot ask.
+        self.stdin: Callable[[str, bool], str | None] | None = None
         self.cell_id = ""
         #: What the running (or last) cell raised, for post_cell hooks; None if it did not.
         self.last_error: BaseException | None = None
@@ -98,11 +116,60 @@ class Kernel:
         #: MemoryBudgetExceeded to refuse; the memory budget installs the real check.
         self.admit: Callable[[int, str], None] = _admit_everything
 
+    @contextmanager
+    def _forward_input(self, code: str) -> Iterator[None]:
+        """input() and getpass() ask the page while a cell runs, as ipykernel's do.
+
+        getpass is imported only for a cell that names it (or once something imported it):
+        a plain cell pays nothing."""
+        import builtins
+
+        if "getpass" in code and "getpass" not in sys.modules:
+            import importlib
+
+            importlib.import_module("getpass")
+        getpass: Any = sys.modules.get("getpass")
+        saved = builtins.input, getattr(getpass, "getpass", None)
+        builtins.input = self.input
+        if getpass is not None:
+            getpass.getpass = self.getpass
+        try:
+            yield
+        finally:
+            builtins.input = saved[0]
+            if getpass is not None:
+                getpass.getpass = saved[1]
+
+    def input(self, prompt: object = "") -> str:
+        """``input()`` in a cell: the page shows ``prompt`` and the call waits for the answer."""
+        return self._ask(str(prompt), password=False)
+
+    def getpass(self, prompt: str = "Password: ", stream: Any = None) -> str:
+        """``getpass.getpass()`` in a cell: like input(), with what the user types hidden."""
+        return self._ask(str(prompt), password=True)
+
+    def _ask(self, prompt: str, password: bool) -> str:
+        if self.stdin is None:
+            raise KernelError(
+                "input() needs a page that can answer it: open the notebook in the bento page "
+                "(served by `bento` / `./dev run`, which is cross-origin isolated), or pass "
+                "the value in a variable instead"
+            )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.send("input_request", id=self.cell_id, prompt=prompt, password=password)
+        value = self.stdin(prompt, password)
+        if value is None:
+            raise KeyboardInterrupt("Interrupted by user") from None
+        return value
+
     def send(self, kind: str, **fields: Any) -> None:
         self._emit(protocol.message(kind, **fields))
 
     async def execute(self, cell_id: str, code: str) -> dict[str, Any]:
         """Run one cell; every output and the reply go through ``emit``. Returns the reply."""
+        if self.execution_count == 0:
+            self.own_names = set(self.namespace)
         self.execution_count += 1
         self.cell_id = cell_id
         self.last_error = None
@@ -111,9 +178,12 @@ class Kernel:
         token = current_publisher.set(Publisher(cell_id, self.send))
         status = "ok"
         try:
-            with redirect_stdout(out), redirect_stderr(err):
+            with redirect_stdout(out), redirect_stderr(err), self._forward_input(code):
                 try:
-                    await self._run(await self._run_pre_hooks(cell_id, code))
+                    shown = await self._run(await self._run_pre_hooks(cell_id, code), code)
+                    if shown is not None:  # raised in IPython, which reported it already
+                        status = "error"
+                        self.last_error = shown
                 except BaseException as exc:  # the kernel boundary: report, never die
                     out.flush()
                     err.flush()
@@ -121,6 +191,7 @@ class Kernel:
                     self.last_error = exc
                     self._report(exc)
                 finally:
+                    self.history.append(code)
                     await self._after(cell_id, code)
                     out.flush()
                     err.flush()
@@ -162,13 +233,25 @@ class Kernel:
     def magic_context(self) -> MagicContext:
         return MagicContext(self.namespace, display)
 
-    def _line_magic(self, name: str, args: str) -> Any:
+    def run_line_magic(self, name: str, args: str) -> Any:
         result = self.magics.line_magic(name)(self.magic_context(), args)
         if isinstance(result, Awaitable):
             raise TypeError(f"%{name} is async; use it as `await %{name}` is not supported")
         return result
 
-    async def _run(self, code: str) -> None:
+    async def _run(self, code: str, typed: str) -> BaseException | None:
+        """Run ``code`` (``typed`` as the user typed it); what IPython raised and reported."""
+        try:
+            way = classic.route(code, self.magics)
+        except (NoShellError, MagicError) as exc:
+            raise exc.with_traceback(None) from None
+        if way == classic.IPYTHON:
+            return await shell.run_in_shell(self, code)
+        shell.remember(self, typed)
+        await self._run_native(code)
+        return None
+
+    async def _run_native(self, code: str) -> None:
         cell_magic = split_cell_magic(code)
         if cell_magic is not None:
             name, args, cell_body = cell_magic

@@ -13,6 +13,9 @@ import { interruptRemote, withExecutorSession } from "./offload.js";
 import { Protocol, loadProtocol } from "./protocol.js";
 import { arrowMethods, TransferError } from "./kernel_arrow.js";
 
+/** The longest answer input() can get (UTF-8 bytes); longer answers are cut. */
+const STDIN_BYTES = 1 << 20;
+
 export { TransferError };
 
 const DEFAULTS = {
@@ -88,6 +91,8 @@ export class BentoKernel extends EventTarget {
     const P = this.protocol;
     this.startedAt = performance.now();
     this.interruptBuffer = globalThis.crossOriginIsolated ? new SharedArrayBuffer(4) : null;
+    // input(): [state, length] then the answer's UTF-8 bytes (see sendInput).
+    this.stdinBuffer = globalThis.crossOriginIsolated ? new SharedArrayBuffer(8 + STDIN_BYTES) : null;
     let resolveReady, rejectReady;
     this._ready = new Promise((resolve, reject) => {
       resolveReady = resolve;
@@ -115,7 +120,8 @@ export class BentoKernel extends EventTarget {
     }, this.options.bootTimeoutMs + 5000);
     const { protocol, ...options } = this.options;
     worker.postMessage(P.make(P.types.boot, {
-      options: { ...options, protocol: P.spec, interruptBuffer: this.interruptBuffer },
+      options: { ...options, protocol: P.spec, interruptBuffer: this.interruptBuffer,
+        stdinBuffer: this.stdinBuffer },
     }));
   }
 
@@ -138,6 +144,9 @@ export class BentoKernel extends EventTarget {
         this.memory = withPageHeap(msg);
         this.dispatchEvent(new CustomEvent(T.memory, { detail: this.memory }));
         return;
+      case T.complete_reply:
+      case T.inspect_reply:
+      case T.is_complete_reply:
       case T.transfer_reply: {
         // Arrow injection/export (kernel_arrow.js): settled with the whole reply.
         const pending = this._pending.get(msg.id);
@@ -186,6 +195,41 @@ export class BentoKernel extends EventTarget {
     });
     this.worker.postMessage(this.protocol.make(this.protocol.types.execute, { id, code }));
     return done;
+  }
+
+  /** Answer the running cell's input() or getpass() (an input_request output asked for it). */
+  sendInput(value) {
+    if (!this.stdinBuffer) throw new Error("input() needs a cross-origin isolated page");
+    const state = new Int32Array(this.stdinBuffer, 0, 2);
+    const bytes = new TextEncoder().encode(String(value)).slice(0, STDIN_BYTES);
+    new Uint8Array(this.stdinBuffer, 8).set(bytes);
+    Atomics.store(state, 1, bytes.length);
+    Atomics.store(state, 0, 1);
+    Atomics.notify(state, 0);
+  }
+
+  /** Ask the worker `type` (complete/inspect/is_complete request); resolves with its reply. */
+  async _ask(type, fields) {
+    await this.start();
+    const id = `ask-${++this._nextId}`;
+    const done = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, outputs: [] }));
+    this.worker.postMessage(this.protocol.make(type, { id, ...fields }));
+    return done;
+  }
+
+  /** Completions at cursorPos (code points): Jupyter's complete_reply content. */
+  complete(code, cursorPos) {
+    return this._ask(this.protocol.types.complete_request, { code, cursor_pos: cursorPos });
+  }
+
+  /** Help on the name at cursorPos: Jupyter's inspect_reply content (data is a mime bundle). */
+  inspect(code, cursorPos, detailLevel = 0) {
+    return this._ask(this.protocol.types.inspect_request, { code, cursor_pos: cursorPos, detail_level: detailLevel });
+  }
+
+  /** complete, incomplete (with indent), invalid or unknown: Jupyter's is_complete_reply content. */
+  isComplete(code) {
+    return this._ask(this.protocol.types.is_complete_request, { code });
   }
 
   /** Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation; returns false without it. */

@@ -16,8 +16,30 @@ let pyodide = null;
 let kernel = null; // bento_wasm.browser.worker.WorkerKernel (a PyProxy)
 let currentCell = "";
 let interruptView = null; // Int32Array over the page's SharedArrayBuffer, when isolated
+let stdinState = null; // Int32Array [state, length] over the page's stdin SharedArrayBuffer
+let stdinBytes = null; // the answer's UTF-8 bytes, after the 8-byte header
 let dead = false;
 let queue = Promise.resolve();
+
+// input() and getpass(): Python blocks here until the page writes the answer into the shared
+// stdin buffer (BentoKernel.sendInput), waking every 100 ms to see whether Interrupt was pressed.
+globalThis.bentoStdin = {
+  available: () => stdinState !== null,
+  read() {
+    for (;;) {
+      Atomics.wait(stdinState, 0, 0, 100);
+      if (Atomics.load(stdinState, 0) === 1) {
+        const text = new TextDecoder().decode(stdinBytes.slice(0, Atomics.load(stdinState, 1)));
+        Atomics.store(stdinState, 0, 0);
+        return text;
+      }
+      if (interruptView && Atomics.load(interruptView, 0) !== 0) {
+        Atomics.store(interruptView, 0, 0);
+        return null; // Python raises KeyboardInterrupt
+      }
+    }
+  },
+};
 
 // The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
 installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
@@ -61,7 +83,22 @@ async function handle(msg) {
     case T.inject:
     case T.export:
       return transfer(msg);
+    case T.complete_request:
+    case T.inspect_request:
+    case T.is_complete_request:
+      return answer(msg);
   }
+}
+
+/** Tab, Shift+Tab and Shift+Enter's questions: IPython (and jedi) load the first time one needs them. */
+async function answer(msg) {
+  try {
+    const imports = kernel.request_scan_source(msg);
+    if (imports) await pyodide.loadPackagesFromImports(imports, { messageCallback: () => {} });
+  } catch (err) {
+    console.warn("loading IPython for a completion failed", err); // the reply says why
+  }
+  kernel.answer(msg); // posts the reply (status error with the reason if it failed)
 }
 
 /** Arrow injection / export (worker_js/arrow.js); queued like cells, never concurrent with one. */
@@ -136,6 +173,10 @@ async function boot(options) {
     // Attached only while a cell's own Python runs (see execute): package loading and the
     // background preload run Python that would swallow the KeyboardInterrupt.
     if (options.interruptBuffer) interruptView = new Int32Array(options.interruptBuffer);
+    if (options.stdinBuffer) {
+      stdinState = new Int32Array(options.stdinBuffer, 0, 2);
+      stdinBytes = new Uint8Array(options.stdinBuffer, 8);
+    }
     // After a fatal error Pyodide never settles the running call; report it at once instead
     // (API.on_fatal is Pyodide 0.27's hook for this, on its private _api object).
     pyodide._api.on_fatal = (err) => fatal(
@@ -150,7 +191,7 @@ async function boot(options) {
     const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
     pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
-    const { protocol, interruptBuffer, ...kernelOptions } = options;
+    const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
     workerModule.destroy();
   } catch (err) {

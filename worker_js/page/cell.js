@@ -7,6 +7,7 @@ import { markdown } from "@codemirror/lang-markdown";
 import { badgeFromOutput } from "./badges.js";
 import { OutputArea, renderMarkdown } from "./outputs.js";
 import { newCellId } from "./ipynb.js";
+import { assistKeys, kernelAssist, runUnlessIncomplete } from "./assist.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -76,15 +77,22 @@ export class Cell {
       this.notebook.runCell(this, { advance });
       return true;
     };
+    const getKernel = () => (this.type === "code" ? this.notebook.kernel : null);
+    const runChecked = (view) => {
+      runUnlessIncomplete(view, getKernel(), run(true));
+      return true;
+    };
     this.editor = new EditorView({
       doc: source,
       parent: this.editorNode,
       extensions: [
         Prec.highest(keymap.of([
-          { key: "Shift-Enter", run: run(true) },
+          { key: "Shift-Enter", run: runChecked },
           { key: "Mod-Enter", run: run(false) },
+          ...assistKeys(getKernel),
         ])),
         basicSetup,
+        kernelAssist(getKernel),
         this.language.of(python()),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) this.notebook.markDirty();

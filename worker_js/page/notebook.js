@@ -148,6 +148,7 @@ export class Notebook extends EventTarget {
       status = P.replyStatuses.aborted;
     }
     this.runningCell = null;
+    cell.outputs.closeInput();
     cell.setPrompt(cell.executionCount);
     // As Jupyter's stop_on_error: a failed cell drops the cells queued after it.
     if (status !== P.replyStatuses.ok) this._generation += 1;
@@ -159,6 +160,11 @@ export class Notebook extends EventTarget {
   /** One message from the kernel for `cell`. Display updates reach every cell with that id. */
   onMessage(cell, msg) {
     if (this.applyUpdate(msg)) return;
+    if (msg.type === this.P.types.input_request) {
+      const kernel = this.kernel;
+      cell.outputs.askInput(msg.prompt, msg.password, (value) => kernel.sendInput(value));
+      return;
+    }
     const output = outputFromMessage(this.P, msg);
     if (output) cell.outputs.add(output);
   }

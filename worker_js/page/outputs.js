@@ -171,6 +171,40 @@ export class OutputArea {
     this.nodes[index] = node;
   }
 
+  /**
+   * input()/getpass() waits: a prompt with a text box (hidden typing for a password) below
+   * the outputs; Enter sends the answer and leaves "prompt answer" (dots for a password), as
+   * Jupyter does. Not an nbformat output, so it is not saved.
+   */
+  askInput(prompt, password, send) {
+    this.closeInput();
+    const box = el("div", "output out-stdin");
+    const label = el("label", "stdin-prompt", prompt);
+    const field = document.createElement("input");
+    field.type = password ? "password" : "text";
+    field.className = "stdin-field";
+    field.autocomplete = "off";
+    field.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      const value = field.value;
+      box.replaceChildren(el("pre", "", `${prompt}${password ? "·".repeat(8) : value}`));
+      this.pendingInput = null;
+      send(value);
+    });
+    label.append(field);
+    box.append(label);
+    this.pendingInput = box;
+    this.container.append(box);
+    field.focus();
+  }
+
+  /** The cell ended (or was interrupted) while its input box waited: remove the box. */
+  closeInput() {
+    this.pendingInput?.remove();
+    this.pendingInput = null;
+  }
+
   /** Replace every output that carries display_id; returns how many were updated. */
   updateDisplay(displayId, data, metadata) {
     let updated = 0;

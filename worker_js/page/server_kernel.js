@@ -133,10 +133,16 @@ export class ServerKernel extends EventTarget {
       this.setupErrors = [];
     }
     const t0 = performance.now();
-    const future = this.kernel.requestExecute({ code, stop_on_error: true });
+    const future = this.kernel.requestExecute({ code, stop_on_error: true, allow_stdin: true });
     future.onIOPub = (msg) => {
       const out = this._toProtocol(id, msg);
       if (out) emit(out);
+    };
+    // input()/getpass(): ipykernel asks on the stdin channel; sendInput answers (input_reply).
+    future.onStdin = (msg) => {
+      if (!KernelMessage.isInputRequestMsg(msg)) return;
+      this._stdin = { future, parent: msg.header };
+      emit(P.make(P.types.input_request, { id, prompt: msg.content.prompt, password: Boolean(msg.content.password) }));
     };
     let reply;
     try {
@@ -144,12 +150,59 @@ export class ServerKernel extends EventTarget {
     } catch (err) {
       throw Object.assign(new Error(`the server kernel did not answer: ${err.message}`), { phase: "running" });
     }
+    // Help (`len?`) comes as a pager payload; like JupyterLab, show it in the cell's output.
+    for (const payload of reply.content.payload || []) {
+      if (payload.source === "page" && payload.data) {
+        emit(P.make(P.types.display_data, { id, data: payload.data, metadata: {}, update: false }));
+      }
+    }
     const status = P.replyStatuses[reply.content.status] ? reply.content.status : P.replyStatuses.error;
     return {
       reply: P.make(P.types.execute_reply, { id, status, execution_count: reply.content.execution_count ?? 0,
         duration_ms: performance.now() - t0 }),
       outputs,
     };
+  }
+
+  /** Answer the running cell's input() or getpass(). */
+  sendInput(value) {
+    const pending = this._stdin;
+    this._stdin = null;
+    if (!pending) throw new Error("no input() is waiting for an answer");
+    pending.future.sendInputReply({ status: this.protocol.replyStatuses.ok, value: String(value) }, pending.parent);
+  }
+
+  /** Completions at cursorPos (code points), from ipykernel's complete_reply. */
+  async complete(code, cursorPos) {
+    await this.start();
+    const c = (await this.kernel.requestComplete({ code, cursor_pos: cursorPos })).content;
+    const S = this.protocol.replyStatuses;
+    const ok = c.status === S.ok;
+    return this.protocol.make(this.protocol.types.complete_reply, {
+      id: `ask-${++this._nextId}`, status: ok ? S.ok : S.error, matches: ok ? c.matches : [],
+      cursor_start: c.cursor_start ?? cursorPos, cursor_end: c.cursor_end ?? cursorPos, metadata: c.metadata || {},
+    });
+  }
+
+  /** Help on the name at cursorPos, from ipykernel's inspect_reply. */
+  async inspect(code, cursorPos, detailLevel = 0) {
+    await this.start();
+    const c = (await this.kernel.requestInspect({ code, cursor_pos: cursorPos, detail_level: detailLevel })).content;
+    const S = this.protocol.replyStatuses;
+    const ok = c.status === S.ok;
+    return this.protocol.make(this.protocol.types.inspect_reply, {
+      id: `ask-${++this._nextId}`, status: ok ? S.ok : S.error, found: ok && Boolean(c.found),
+      data: ok ? c.data || {} : {}, metadata: (ok && c.metadata) || {},
+    });
+  }
+
+  /** ipykernel's is_complete_reply. */
+  async isComplete(code) {
+    await this.start();
+    const c = (await this.kernel.requestIsComplete({ code })).content;
+    const fields = { id: `ask-${++this._nextId}`, status: c.status };
+    if (c.status === "incomplete") fields.indent = c.indent || "";
+    return this.protocol.make(this.protocol.types.is_complete_reply, fields);
   }
 
   /** Interrupt through the server (SIGINT to the kernel process). Always possible. */

@@ -126,3 +126,34 @@ def test_matplotlib_figures_become_png(kernel):
     )
     pngs = [m for m in of_type(messages, "display_data") if "image/png" in m["data"]]
     assert len(pngs) == 1 and pngs[0]["data"]["image/png"].startswith("iVBOR")
+
+
+def test_input_and_getpass_ask_the_page_and_wait(kernel):
+    asked = []
+
+    def stdin(prompt, password):
+        asked.append((prompt, password, [m["type"] for m in kernel.messages]))
+        return "Ada" if not password else "s3cret"
+
+    kernel.stdin = stdin
+    messages = run(kernel, "print('before')\nname = input('Name? ')\nimport getpass\n"
+                   "secret = getpass.getpass()\nprint(name, len(secret))")  # fmt: skip
+    requests = [m for m in messages if m["type"] == "input_request"]
+    assert [(r["prompt"], r["password"]) for r in requests] == [
+        ("Name? ", False),
+        ("Password: ", True),
+    ]
+    assert asked[0][2][-2:] == ["stream", "input_request"], "stdout flushed before asking"
+    assert "".join(m["text"] for m in of_type(messages, "stream")) == "before\nAda 6\n"
+    import builtins
+
+    assert builtins.input is not kernel.input, "input() is the kernel's only while a cell runs"
+
+
+def test_input_interrupted_is_keyboard_interrupt_and_no_stdin_is_a_clear_error(kernel):
+    kernel.stdin = lambda prompt, password: None
+    [error] = of_type(run(kernel, "x = input('wait? ')"), "error")
+    assert (error["ename"], error["evalue"]) == ("KeyboardInterrupt", "Interrupted by user")
+    kernel.stdin = None
+    [error] = of_type(run(kernel, "input()"), "error")
+    assert error["ename"] == "KernelError" and "input() needs a page" in error["evalue"]

@@ -67,9 +67,19 @@ def test_kernel_dispatches_cell_and_line_magics():
     assert result[0]["data"]["text/plain"] == "42"
 
 
-def test_unknown_magic_is_a_clear_error_and_namespace_survives():
+def test_unknown_magic_is_ipythons_usage_error_and_namespace_survives():
+    """A magic neither bento nor IPython has: IPython's UsageError, as ipykernel shows it."""
     kernel = Kernel(lambda m: None, magics=MagicRegistry())
     kernel.namespace["keep"] = 1
-    [error] = [m for m in run(kernel, "%%nope\nbody") if m["type"] == "error"]
-    assert error["ename"] == "MagicError" and "unknown cell magic %%nope" in error["evalue"]
+    messages = run(kernel, "%%nope\nbody")
+    [stderr] = [m["text"] for m in messages if m["type"] == "stream"]
+    assert stderr.strip() == "UsageError: Cell magic `%%nope` not found."
+    assert messages[-1]["status"] == "error"
     assert kernel.namespace["keep"] == 1
+
+
+def test_a_known_name_called_wrongly_is_bentos_magic_error():
+    kernel = Kernel(lambda m: None, magics=MagicRegistry())
+    kernel.magics.register_line("double", lambda ctx, args: int(args) * 2)
+    [error] = [m for m in run(kernel, "x = %double\nx") if m["type"] == "error"]
+    assert error["ename"] == "ValueError"
