@@ -23,7 +23,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Dict, Float, Int, List, Unicode
 
-from . import dataapi
+from . import api, dataapi
 from .sessionapi import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, latest_wheel
 
@@ -159,5 +159,6 @@ class BentoApp(ExtensionApp):
                 (r"/bento/static/page/(.*)", AssetHandler, {"path": str(worker / "dist")}),
             ]
         )
+        self.handlers.extend(api.handlers())
         self.handlers.extend(dataapi.handlers(self))
         self.handlers.extend(session_handlers(self))

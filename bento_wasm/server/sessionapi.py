@@ -1,4 +1,4 @@
-"""The executor's HTTP endpoints (token auth, Jupyter Server's ``APIHandler``):
+"""The executor's HTTP endpoints (token auth and the one CORS rule of ``api.BentoAPIHandler``):
 
     POST   /bento/api/sessions/<id>/execute    envelope in, envelope out (bento_wasm.offload.values)
     POST   /bento/api/sessions/<id>/interrupt  interrupt the running call
@@ -12,28 +12,25 @@ fresh session and a notice that state was lost).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
 
 from ..errors import BentoError, PayloadTooLarge
 from ..offload.values import frame, unpack
+from .api import BentoAPIHandler
 from .sessions import BentoExecutor
 
 __all__ = ["handlers"]
 
 
-class _Handler(APIHandler):
+class _Handler(BentoAPIHandler):
     def initialize(self, executor: BentoExecutor) -> None:
         self.executor = executor
 
     def write_bento_error(self, error: BentoError, status: int) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": error.to_dict(), "message": error.message}))
+        self.fail(status, error)
 
 
 class ExecuteHandler(_Handler):
