@@ -25,7 +25,7 @@ from traitlets import Dict, Float, Int, List, Unicode
 
 from . import api, dataapi
 from .sessionapi import handlers as session_handlers
-from .static import AssetHandler, ConfigHandler, latest_wheel
+from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
 
 __all__ = ["BentoApp"]
 
@@ -153,7 +153,7 @@ class BentoApp(ExtensionApp):
                 ),
                 (r"/bento/config.json", ConfigHandler, {"config": self.kernel_config}),
                 (r"/bento/static/pyodide/(.*)", AssetHandler, {"path": self.runtime_dir}),
-                (r"/bento/static/wheels/(.*)", AssetHandler, {"path": self.wheels_dir}),
+                (r"/bento/static/wheels/(.*)", PublicAssetHandler, {"path": self.wheels_dir}),
                 (r"/bento/static/kernel/(protocol\.json)", AssetHandler, {"path": protocol_dir}),
                 (r"/bento/static/kernel/(.*)", AssetHandler, {"path": str(worker / "kernel")}),
                 (r"/bento/static/page/(.*)", AssetHandler, {"path": str(worker / "dist")}),
