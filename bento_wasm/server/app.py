@@ -30,6 +30,35 @@ from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_whee
 __all__ = ["BentoApp"]
 
 REPO = Path(__file__).resolve().parents[2]
+#: The page, worker and bundle inside an installed package (hatch_build.py puts them there).
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def in_checkout() -> bool:
+    """Running from a git checkout (``./dev run``), not from a pip-installed wheel."""
+    return (REPO / "pyproject.toml").is_file() and (REPO / "worker_js" / "kernel").is_dir()
+
+
+def _cache() -> Path:
+    from ..runtime import default_cache
+
+    return default_cache()
+
+
+def default_runtime_dir() -> str:
+    from ..runtime import PYODIDE_VERSION
+
+    if in_checkout():
+        return str(REPO / "runtime" / "pyodide")
+    return str(_cache() / f"pyodide-{PYODIDE_VERSION}")
+
+
+def default_wheels_dir() -> str:
+    return str(REPO / "wheels") if in_checkout() else str(_cache() / "wheels")
+
+
+def default_worker_dir() -> str:
+    return str(REPO / "worker_js") if in_checkout() or not ASSETS.is_dir() else str(ASSETS)
 
 
 class BentoApp(ExtensionApp):
@@ -38,14 +67,18 @@ class BentoApp(ExtensionApp):
     load_other_extensions = True
     serverapp_config = {"open_browser": False}  # noqa: RUF012 - the base class declares it so
 
-    runtime_dir = Unicode(str(REPO / "runtime" / "pyodide"), help="assembled Pyodide runtime").tag(
-        config=True
-    )
-    wheels_dir = Unicode(str(REPO / "wheels"), help="folder with the bento_wasm wheel").tag(
-        config=True
-    )
+    runtime_dir = Unicode(
+        default_runtime_dir(),
+        help="assembled Pyodide runtime (a checkout's runtime/pyodide, else the user's cache; "
+        "`bento serve` assembles it there on first start)",
+    ).tag(config=True)
+    wheels_dir = Unicode(
+        default_wheels_dir(),
+        help="folder with the bento_wasm browser wheel (installed: written there at start)",
+    ).tag(config=True)
     worker_dir = Unicode(
-        str(REPO / "worker_js"), help="the worker_js folder (kernel/, page/, dist/)"
+        default_worker_dir(),
+        help="the worker_js folder (kernel/, page/, dist/); installed: the package's assets",
     ).tag(config=True)
     preload = List(
         Unicode(),
@@ -102,6 +135,29 @@ class BentoApp(ExtensionApp):
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bento-data")
         self.uploads = UploadJobs(self.warehouse, self.pool, self.upload_throttle_s)
         self.settings["bento_page_origins"] = list(self.page_origins)
+        self.check_parts()
+
+    def check_parts(self) -> None:
+        """Say at start what is missing, naming what to set, instead of a page that hangs."""
+        from .browser_wheel import ensure_browser_wheel
+
+        if not in_checkout() and latest_wheel(Path(self.wheels_dir)) is None:
+            ensure_browser_wheel(Path(self.wheels_dir))
+        runtime = Path(self.runtime_dir)
+        if not (runtime / "bento-runtime.json").is_file():
+            self.log.error(
+                "bento: no assembled Pyodide runtime at %s: start with `bento serve` (it "
+                "assembles one into the user's cache), run `bento runtime assemble --dest %s`, "
+                "or set --BentoApp.runtime_dir=DIR",
+                runtime,
+                runtime,
+            )
+        if not (Path(self.worker_dir) / "kernel" / "worker.js").is_file():
+            self.log.error(
+                "bento: no worker scripts in %s: set --BentoApp.worker_dir to a worker_js "
+                "folder, or reinstall bento-wasm from a wheel built with its assets",
+                self.worker_dir,
+            )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Runs once the server listens (its port is final)."""
