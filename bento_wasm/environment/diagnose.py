@@ -31,7 +31,8 @@ def diagnose(environment: Environment, server_url: str, failure: str) -> BentoEr
         answer = environment.fetch(url + INFO_PATH, timeout_s=10.0)
     except NetworkError:
         return ExecutorError(
-            f"the executor at {url} is not reachable ({failure}). Start it with `bento serve` "
+            f"cannot reach the executor at {url}: not reachable ({failure}). Start it with "
+            "`bento serve` "
             "(or `python -m bento_wasm.server`; `./dev run` in a checkout of bento-wasm) and "
             f"check the URL given by {WHERE}.",
             url=url,

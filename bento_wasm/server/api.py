@@ -113,7 +113,8 @@ class BentoAPIHandler(APIHandler):
         server = f"{self.request.protocol}://{self.request.host}"
         given = "a wrong token" if self.request.headers.get("Authorization") else "no token"
         return ExecutorError(
-            f"the bento server at {server} refused the request: it carried {given} (HTTP 403). "
+            f"the bento server at {server} refused the token: the request carried {given} "
+            "(HTTP 403). "
             "Use the token the server printed at start (its URL's ?token=...): "
             "`%executor URL --token TOKEN`, BENTO_EXECUTOR_TOKEN, or executor.token in the "
             "kernel options.",
