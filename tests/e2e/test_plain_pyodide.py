@@ -57,7 +57,7 @@ def page(tmp_path_factory):
         f"--BentoApp.demo_database={demo}", f"--BentoApp.page_origins={site.url}"
     ) as server, chromium() as driver:  # fmt: skip
         driver.get(site.url + "/index.html")
-        yield driver, server
+        yield driver, server, site
 
 
 def run(driver, code):
@@ -67,7 +67,7 @@ def run(driver, code):
 
 
 def test_remote_and_the_data_api_from_a_plain_pyodide_worker(page):
-    driver, server = page
+    driver, server, _ = page
     wheel = f"{server.url}/bento/static/wheels/bento_wasm-0.1.0-py3-none-any.whl"
     run(driver, f"import micropip\nawait micropip.install({wheel!r})")
     run(driver, f"import bento_wasm\nbento_wasm.connect({server.url!r}, {server.token!r})")
@@ -111,7 +111,7 @@ def test_remote_and_the_data_api_from_a_plain_pyodide_worker(page):
 
 
 def test_plain_page_errors_say_what_to_do(page):
-    driver, server = page
+    driver, server, site = page
     run(driver, "import bento_wasm")
     message = run(
         driver,
@@ -127,3 +127,14 @@ def test_plain_page_errors_say_what_to_do(page):
     )
     assert message.startswith("ExecutorError") and "a wrong token" in message
     assert "BENTO_EXECUTOR_TOKEN" in message
+    # An executor URL that is not a bento server (the page's own static server) says so.
+    run(driver, f"bento_wasm.connect({site.url!r}, 'any')")
+    run(driver, "from bento_wasm import remote\n@remote\ndef one():\n    return 1")
+    for call in ("bento_wasm.sql('select 1')", "one()"):
+        message = run(
+            driver,
+            f"try:\n    {call}\nexcept bento_wasm.BentoError as e:\n"
+            "    r = type(e).__name__ + ': ' + e.message\nr",
+        )
+        assert message.startswith("ExecutorError"), message
+        assert f"{site.url} is not a bento server" in message and "BENTO_EXECUTOR_URL" in message
