@@ -57,6 +57,8 @@ def page(tmp_path_factory):
         f"--BentoApp.demo_database={demo}", f"--BentoApp.page_origins={site.url}"
     ) as server, chromium() as driver:  # fmt: skip
         driver.get(site.url + "/index.html")
+        wheel = f"{server.url}/bento/static/wheels/bento_wasm-0.1.0-py3-none-any.whl"
+        run(driver, f"import micropip\nawait micropip.install({wheel!r})")
         yield driver, server, site
 
 
@@ -68,8 +70,6 @@ def run(driver, code):
 
 def test_remote_and_the_data_api_from_a_plain_pyodide_worker(page):
     driver, server, _ = page
-    wheel = f"{server.url}/bento/static/wheels/bento_wasm-0.1.0-py3-none-any.whl"
-    run(driver, f"import micropip\nawait micropip.install({wheel!r})")
     run(driver, f"import bento_wasm\nbento_wasm.connect({server.url!r}, {server.token!r})")
     assert run(driver, "import sys\n'IPython' in sys.modules, 'pandas' in sys.modules") == (
         "(False, False)"
@@ -112,7 +112,7 @@ def test_remote_and_the_data_api_from_a_plain_pyodide_worker(page):
 
 def test_plain_page_errors_say_what_to_do(page):
     driver, server, site = page
-    run(driver, "import bento_wasm")
+    run(driver, f"import bento_wasm\nbento_wasm.connect({server.url!r}, {server.token!r})")
     message = run(
         driver,
         "try:\n    bento_wasm.sql('selec 1')\nexcept bento_wasm.BentoError as e:\n"
