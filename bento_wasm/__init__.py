@@ -13,7 +13,8 @@ per capability, each saying in its ``__init__`` what it owns and may import:
   inside Pyodide, through the environment seam) and ``server`` (the executor, a Jupyter
   Server extension; needs the ``server`` extra).
 
-``from bento_wasm import remote`` is the decorator (loaded on first use).
+``from bento_wasm import remote`` is the decorator; ``connect``, ``sql``, ``upload`` and
+``upload_status`` are the API for scripts and pages without IPython (all loaded on first use).
 """
 
 from __future__ import annotations
@@ -26,13 +27,36 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["BentoError", "__version__", "connect", "load_ipython_extension", "remote"]
+__all__ = [
+    "BentoError",
+    "__version__",
+    "connect",
+    "load_ipython_extension",
+    "remote",
+    "sql",
+    "upload",
+    "upload_status",
+]
 
 #: Public names loaded on first use (importing them at start-up costs time in wasm).
 _LAZY = {
     "remote": "bento_wasm.offload.calls",
-    "connect": "bento_wasm.offload.calls",
+    "sql": "bento_wasm.data.api",
+    "upload": "bento_wasm.data.api",
+    "upload_status": "bento_wasm.data.api",
 }
+
+
+def connect(
+    url: str, token: str = "", session: str = "default", timeout_s: float | None = None
+) -> Any:
+    """Point ``@remote``, ``%%remote``, the data magics and the data API at the bento server
+    at ``url``; returns the offload executor."""
+    from .data.api import configure_executor
+    from .offload.calls import connect as connect_offload
+
+    configure_executor(url, token)
+    return connect_offload(url, token, session, timeout_s)
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@ dispatches to it (the table below is data, the commands' modules load on first u
 
     bento runtime assemble|verify [--dest DIR]    the Pyodide runtime (bento_wasm.runtime)
     bento run IN.ipynb [OUT.ipynb] [-p NAME VALUE]  a headless run (bento_wasm.host.cli)
+    bento serve [--port N] [--runtime DIR] ...    the page and the executor (server extra)
 
 A command module exposes ``main(argv: list[str] | None) -> int`` and parses its own
 arguments, so ``python -m <module>`` and ``bento <command>`` take the same ones.
@@ -19,6 +20,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "runtime": ("bento_wasm.runtime", "assemble or verify the Pyodide runtime"),
     "run": ("bento_wasm.host.cli", "run a notebook headless in WebAssembly (papermill's options)"),
+    "serve": ("bento_wasm.server.serve", "serve the notebook page and the executor"),
 }
 
 

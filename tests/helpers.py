@@ -558,3 +558,46 @@ def fresh_ipython() -> Iterator[None]:
             type(shells.instance()).clear_instance()
         if main is not None:
             sys.modules["__main__"] = main
+
+
+class StaticSite:
+    """A folder served on a free loopback port (a JupyterLite site, a plain Pyodide page):
+    another origin than the bento server's. ``.wasm`` as application/wasm; links followed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.httpd: Any = None
+
+    def __enter__(self) -> StaticSite:
+        import functools
+        import http.server
+        import threading
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+            extensions_map = {  # noqa: RUF012 - the base class declares it so
+                **http.server.SimpleHTTPRequestHandler.extensions_map,
+                ".wasm": "application/wasm",
+                ".mjs": "text/javascript",
+                ".js": "text/javascript",
+                ".json": "application/json",
+            }
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def end_headers(self) -> None:
+                self.send_header("Cache-Control", "no-cache")
+                super().end_headers()
+
+        handler = functools.partial(Handler, directory=str(self.folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -102,6 +102,30 @@ class PyodideEnvironment:
 
         await pyodide_js.loadPackage(list(names), messageCallback=_quiet)
 
+    def load_packages_now(self, names: Sequence[str]) -> None:
+        """Blocking ``loadPackage`` through JSPI (``run_sync``): possible when Python was
+        entered asynchronously (``runPythonAsync``, an async function such as JupyterLite's
+        kernel ``run``, a task of the event loop). Elsewhere the packages must be loaded
+        before; when their files are already there the import is left to go ahead."""
+        import importlib.util
+
+        import pyodide_js
+        from pyodide.ffi import can_run_sync, run_sync
+
+        if can_run_sync():
+            run_sync(pyodide_js.loadPackage(list(names), messageCallback=_quiet))
+            return
+        missing = [name for name in names if importlib.util.find_spec(name) is None]
+        if missing:
+            from ..errors import ConfigError
+
+            listed = ", ".join(repr(name) for name in names)
+            raise ConfigError(
+                f"this needs {', '.join(missing)}, which is not loaded, and this Pyodide cannot "
+                f"wait for it here. Load it first: `await pyodide_js.loadPackage([{listed}])` "
+                "(or `await pyodide.loadPackage(...)` from JavaScript), then run this again."
+            )
+
     def memory_probe(self) -> Probe:
         from .memory import WasmProbe
 

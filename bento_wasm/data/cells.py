@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from ..environment import need
 from ..errors import DataSourceError
 from ..kernel.magics import MagicContext
 from .session import RESULT, DataSession, session
@@ -77,6 +78,7 @@ async def graphql_magic(ctx: MagicContext, line: str, body: str) -> Any:
             f"{cell.endpoint} did not answer JSON; is it a GraphQL endpoint?", url=cell.endpoint
         ) from exc
     rows = graphql_rows(answer, cell.path, cell.endpoint)
+    need()
     import pandas as pd  # type: ignore[import-untyped]
 
     data.admit(len(response.body), f"building the %%graphql DataFrame ({len(rows)} rows)")
@@ -102,6 +104,7 @@ def googlesheet_magic(ctx: MagicContext, line: str, body: str = "") -> Any:
     )
     import io
 
+    need()
     import pandas as pd
 
     data.admit(len(csv), f"building the DataFrame of sheet {cell.sheet_id}")

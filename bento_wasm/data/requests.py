@@ -76,23 +76,23 @@ class Executor:
 
     def refused(self, status: int, url: str, answer: bytes, content_type: str) -> Exception:
         """The error for a non-2xx answer: the server's own structured error when it sent one."""
-        if status in (401, 403):
-            return ExecutorError(
-                f"the executor at {self.url} refused the token (HTTP {status}); use the token "
-                "that `./dev run` printed (open the page with ?token=..., or set "
-                "BENTO_EXECUTOR_TOKEN)",
-                url=url,
-                status=status,
-            )
         if content_type.startswith("application/json"):
             try:
                 error = json.loads(answer).get("error")
             except (ValueError, AttributeError):
                 error = None
-            if isinstance(error, dict):
+            if isinstance(error, dict):  # the server's own (a refused origin or token, ...)
                 from ..errors import BentoError
 
                 return BentoError.from_dict(error)
+        if status in (401, 403):
+            return ExecutorError(
+                f"the executor at {self.url} refused the token (HTTP {status}); use the token "
+                "the server printed at start (open the page with ?token=..., run `%executor "
+                "URL --token TOKEN`, or set BENTO_EXECUTOR_TOKEN)",
+                url=url,
+                status=status,
+            )
         return ExecutorError(
             f"the executor at {self.url} answered HTTP {status} for {url}: "
             f"{answer[:300].decode('utf-8', 'replace')}; check the server's log",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..errors import ExecutorError
+from ..errors import BentoError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,16 +83,23 @@ class DataSession:
 
 
 def _refused(executor: Executor, request: HttpRequest, response: HttpResponse) -> Exception:
+    """The server's own error when it sent one; else what GET /bento/api/info tells."""
     content_type = response.headers.get("content-type", "")
-    return executor.refused(response.status, request.url, response.body, content_type)
+    error = executor.refused(response.status, request.url, response.body, content_type)
+    if content_type.startswith("application/json"):
+        return error
+    from ..environment import current
+    from ..environment.diagnose import diagnose
+
+    return diagnose(current(), executor.url, f"HTTP {response.status} for {request.url}")
 
 
-def _unreachable(executor: Executor, exc: OSError) -> ExecutorError:
-    return ExecutorError(
-        f"cannot reach the executor at {executor.url} ({exc}); start it with `./dev run` "
-        "(or `python -m bento_wasm.server`) and check the URL",
-        url=executor.url,
-    )
+def _unreachable(executor: Executor, exc: OSError) -> BentoError:
+    """No answer at all: down, a wrong URL, or a CORS refusal (the browser cannot tell)."""
+    from ..environment import current
+    from ..environment.diagnose import diagnose
+
+    return diagnose(current(), executor.url, str(exc))
 
 
 _session: DataSession | None = None
@@ -117,7 +124,5 @@ def session() -> DataSession:
 def _decoded(executor: Executor, request: HttpRequest, response: HttpResponse) -> Any:
     """The executor's JSON answer, or its refusal raised as the server's error class."""
     if not response.ok:
-        raise executor.refused(
-            response.status, request.url, response.body, response.headers.get("content-type", "")
-        )
+        raise _refused(executor, request, response)
     return json.loads(response.body)

@@ -85,7 +85,9 @@ class HttpTransport:
         if not response.ok:
             return response
         from ..arrow.ipc import bind
+        from ..environment import need
 
+        need()  # pandas and pyarrow, loaded by Pyodide's loader the first time
         bind(namespace, name, response.body, admit=admit)
         return None
 

@@ -88,7 +88,9 @@ def dataframe_magic(ctx: MagicContext, line: str, body: str = "") -> Any:
             f"convert it first, e.g. {cell.name} = pd.DataFrame({cell.name})"
         )
     from ..arrow.ipc import to_ipc
+    from ..environment import need
 
+    need()  # pyarrow writes the upload; a kernel may have only pandas so far
     data = session()
     job = data.call_now(cell.request(data.executor, bytes(to_ipc(frame))))
     handle = ctx.display(JobStatus(job), display_id=True)

@@ -70,6 +70,9 @@ class CPythonEnvironment:
     async def load_packages(self, names: Sequence[str]) -> None:
         """Nothing to load: a CPython environment has its packages installed, or not."""
 
+    def load_packages_now(self, names: Sequence[str]) -> None:
+        """Nothing to load (see :meth:`load_packages`)."""
+
     def memory_probe(self) -> Probe:
         from ..memory.process import ProcessProbe
 

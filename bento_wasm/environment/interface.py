@@ -80,6 +80,12 @@ class Environment(Protocol):
         """Make the packages importable (Pyodide's package loader; CPython has them or not)."""
         ...
 
+    def load_packages_now(self, names: Sequence[str]) -> None:
+        """The same, blocking: for code that cannot await (a magic, the value codec inside a
+        call). Raises :class:`~bento_wasm.errors.ConfigError` saying what to run first when
+        the host cannot wait here."""
+        ...
+
     def memory_probe(self) -> Probe:
         """What reads this kernel's memory for the budget and ``%memory``."""
         ...

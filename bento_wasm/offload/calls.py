@@ -212,6 +212,20 @@ class AutoOffload:
         self.last_plan: Any = None
 
     def __call__(self, kernel: Kernel, cell_id: str, code: str) -> str | None:
+        decision = self.decide(kernel, code)
+        if decision.lite:
+            return None
+        if self.auto and _executor is not None:
+            from .badges import show
+
+            notice = f"[offload] running this cell on the executor: {decision.reason}."
+            show("remote (auto)", f"automatic offload: {decision.reason}", notice, key="offload")
+            return f"%%remote\n{code}"
+        print(f"[offload] {decision.suggestion()}", file=sys.stderr)
+        return None
+
+    def decide(self, kernel: Kernel, code: str) -> Any:
+        """The planner's :class:`~bento_wasm.offload.planner.Plan` for ``code``; no output."""
         import importlib.util
 
         budget = self.headroom()
@@ -227,16 +241,7 @@ class AutoOffload:
                 available = available.with_modules(found)
                 decision = plan(code, available, sizes=sizes, budget_bytes=budget)
         self.last_plan = decision
-        if decision.lite:
-            return None
-        if self.auto and _executor is not None:
-            from .badges import show
-
-            notice = f"[offload] running this cell on the executor: {decision.reason}."
-            show("remote (auto)", f"automatic offload: {decision.reason}", notice, key="offload")
-            return f"%%remote\n{code}"
-        print(f"[offload] {decision.suggestion()}", file=sys.stderr)
-        return None
+        return decision
 
 
 class _Sizes(Mapping[str, int]):

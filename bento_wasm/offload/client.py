@@ -131,12 +131,11 @@ class HttpTransport:
             raise self._unreachable(exc) from exc
         return Response(response.status, response.body, response.headers)
 
-    def _unreachable(self, exc: Exception) -> ExecutorError:
-        return ExecutorError(
-            f"the executor at {self.url} is not reachable ({exc}). Start it with "
-            "`python -m bento_wasm.server` (or check executor.url in the kernel options).",
-            url=self.url,
-        )
+    def _unreachable(self, exc: Exception) -> BentoError:
+        """No answer: down, a wrong URL or a refused origin (GET /bento/api/info tells)."""
+        from ..environment.diagnose import diagnose
+
+        return diagnose(self.environment, self.url, str(exc))
 
 
 class MemoryTransport:
@@ -294,7 +293,7 @@ class Executor:
         try:
             data = response.json()
         except ValueError:
-            data = {}
+            data = None
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict):
             raise BentoError.from_dict(error)
@@ -305,6 +304,10 @@ class Executor:
                 url=url,
                 status=response.status,
             )
+        if not isinstance(data, dict) and isinstance(self.transport, HttpTransport):
+            from ..environment.diagnose import diagnose  # not the bento API's JSON: who is it?
+
+            raise diagnose(self.transport.environment, url, f"HTTP {response.status}")
         message = data.get("message") if isinstance(data, dict) else ""
         raise ExecutorError(
             f"the executor at {url} answered HTTP {response.status}: {message or 'no detail'}. "

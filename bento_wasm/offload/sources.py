@@ -45,7 +45,9 @@ def _source(function: Any) -> str:
         raise TransferError(
             f"the source of {name} is not available ({exc}), and functions travel to the "
             "executor as source. Define it in a notebook cell (or a module the executor can "
-            "import) and run that cell again.",
+            "import) and run that cell again; on a Pyodide page of your own, run the code with "
+            "a file name, pyodide.runPythonAsync(code, {filename: 'cell1.py'}), so Python keeps "
+            "its source.",
             name=name,
             type_name=type(function).__name__,
         ) from exc

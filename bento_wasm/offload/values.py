@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import struct
 
+from ..environment import need
 from ..errors import ArrowError, TransferError
 
 TYPE_CHECKING = False
@@ -145,6 +146,7 @@ class Encoder:
         )
 
     def _arrow(self, what: str, kind: str, value: Any) -> Spec:
+        need()  # pyarrow, in a kernel that has only pandas (JupyterLite loads what cells import)
         import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
         spec: Spec = {"codec": "arrow", "kind": kind}
@@ -233,6 +235,7 @@ class Decoder:
         raise TransferError(f"unknown value codec {codec!r}; are both sides one release?")
 
     def _arrow(self, spec: Spec) -> Any:
+        need()  # a DataFrame may come back to a kernel that never imported pandas
         data = self.buffers[int(spec["buffer"])]
         kind = spec.get("kind")
         if kind == "table":

@@ -23,13 +23,42 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Dict, Float, Int, List, Unicode
 
-from . import dataapi
+from . import api, dataapi
 from .sessionapi import handlers as session_handlers
-from .static import AssetHandler, ConfigHandler, latest_wheel
+from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
 
 __all__ = ["BentoApp"]
 
 REPO = Path(__file__).resolve().parents[2]
+#: The page, worker and bundle inside an installed package (hatch_build.py puts them there).
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def in_checkout() -> bool:
+    """Running from a git checkout (``./dev run``), not from a pip-installed wheel."""
+    return (REPO / "pyproject.toml").is_file() and (REPO / "worker_js" / "kernel").is_dir()
+
+
+def _cache() -> Path:
+    from ..runtime import default_cache
+
+    return default_cache()
+
+
+def default_runtime_dir() -> str:
+    from ..runtime import PYODIDE_VERSION
+
+    if in_checkout():
+        return str(REPO / "runtime" / "pyodide")
+    return str(_cache() / f"pyodide-{PYODIDE_VERSION}")
+
+
+def default_wheels_dir() -> str:
+    return str(REPO / "wheels") if in_checkout() else str(_cache() / "wheels")
+
+
+def default_worker_dir() -> str:
+    return str(REPO / "worker_js") if in_checkout() or not ASSETS.is_dir() else str(ASSETS)
 
 
 class BentoApp(ExtensionApp):
@@ -42,14 +71,18 @@ class BentoApp(ExtensionApp):
         "identity_provider_class": "bento_wasm.server.limits.OriginCheckingIdentityProvider",
     }
 
-    runtime_dir = Unicode(str(REPO / "runtime" / "pyodide"), help="assembled Pyodide runtime").tag(
-        config=True
-    )
-    wheels_dir = Unicode(str(REPO / "wheels"), help="folder with the bento_wasm wheel").tag(
-        config=True
-    )
+    runtime_dir = Unicode(
+        default_runtime_dir(),
+        help="assembled Pyodide runtime (a checkout's runtime/pyodide, else the user's cache; "
+        "`bento serve` assembles it there on first start)",
+    ).tag(config=True)
+    wheels_dir = Unicode(
+        default_wheels_dir(),
+        help="folder with the bento_wasm browser wheel (installed: written there at start)",
+    ).tag(config=True)
     worker_dir = Unicode(
-        str(REPO / "worker_js"), help="the worker_js folder (kernel/, page/, dist/)"
+        default_worker_dir(),
+        help="the worker_js folder (kernel/, page/, dist/); installed: the package's assets",
     ).tag(config=True)
     preload = List(
         Unicode(),
@@ -113,6 +146,29 @@ class BentoApp(ExtensionApp):
         )
         self.settings["bento_max_upload_bytes"] = self.max_upload_mib * 2**20
         self.settings["bento_page_origins"] = list(self.page_origins)
+        self.check_parts()
+
+    def check_parts(self) -> None:
+        """Say at start what is missing, naming what to set, instead of a page that hangs."""
+        from .browser_wheel import ensure_browser_wheel
+
+        if not in_checkout() and latest_wheel(Path(self.wheels_dir)) is None:
+            ensure_browser_wheel(Path(self.wheels_dir))
+        runtime = Path(self.runtime_dir)
+        if not (runtime / "bento-runtime.json").is_file():
+            self.log.error(
+                "bento: no assembled Pyodide runtime at %s: start with `bento serve` (it "
+                "assembles one into the user's cache), run `bento runtime assemble --dest %s`, "
+                "or set --BentoApp.runtime_dir=DIR",
+                runtime,
+                runtime,
+            )
+        if not (Path(self.worker_dir) / "kernel" / "worker.js").is_file():
+            self.log.error(
+                "bento: no worker scripts in %s: set --BentoApp.worker_dir to a worker_js "
+                "folder, or reinstall bento-wasm from a wheel built with its assets",
+                self.worker_dir,
+            )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Runs once the server listens (its port is final)."""
@@ -164,11 +220,12 @@ class BentoApp(ExtensionApp):
                 ),
                 (r"/bento/config.json", ConfigHandler, {"config": self.kernel_config}),
                 (r"/bento/static/pyodide/(.*)", AssetHandler, {"path": self.runtime_dir}),
-                (r"/bento/static/wheels/(.*)", AssetHandler, {"path": self.wheels_dir}),
+                (r"/bento/static/wheels/(.*)", PublicAssetHandler, {"path": self.wheels_dir}),
                 (r"/bento/static/kernel/(protocol\.json)", AssetHandler, {"path": protocol_dir}),
                 (r"/bento/static/kernel/(.*)", AssetHandler, {"path": str(worker / "kernel")}),
                 (r"/bento/static/page/(.*)", AssetHandler, {"path": str(worker / "dist")}),
             ]
         )
+        self.handlers.extend(api.handlers())
         self.handlers.extend(dataapi.handlers(self))
         self.handlers.extend(session_handlers(self))

@@ -16,7 +16,18 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_PATH", "ensure_demo"]
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "build" / "demo.duckdb"
+
+def _default_path() -> Path:
+    """A checkout keeps it in build/; an installed server in the user's cache."""
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / "build" / "demo.duckdb"
+    from ..runtime import default_cache
+
+    return default_cache() / "demo.duckdb"
+
+
+DEFAULT_PATH = _default_path()
 
 _TABLES = """
 CREATE TABLE customers AS

@@ -1,4 +1,4 @@
-"""The executor's HTTP endpoints (token auth, Jupyter Server's ``APIHandler``):
+"""The executor's HTTP endpoints (token auth and the one CORS rule of ``api.BentoAPIHandler``):
 
     POST   /bento/api/sessions/<id>/execute    envelope in, envelope out (bento_wasm.offload.values)
     POST   /bento/api/sessions/<id>/interrupt  interrupt the running call
@@ -13,22 +13,21 @@ fresh session and a notice that state was lost).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
 
 from ..errors import BentoError, PayloadTooLarge
 from ..offload.values import frame, unpack
 from . import limits
+from .api import BentoAPIHandler
 from .sessions import BentoExecutor
 
 __all__ = ["handlers"]
 
 
-class _Handler(APIHandler):
+class _Handler(BentoAPIHandler):
     def initialize(self, executor: BentoExecutor) -> None:
         self.executor = executor
 
@@ -42,9 +41,7 @@ class _Handler(APIHandler):
         return False
 
     def write_bento_error(self, error: BentoError, status: int) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": error.to_dict(), "message": error.message}))
+        self.fail(status, error)
 
 
 class ExecuteHandler(_Handler):

@@ -14,7 +14,7 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["AssetHandler", "ConfigHandler", "isolation_headers"]
+__all__ = ["AssetHandler", "ConfigHandler", "PublicAssetHandler", "isolation_headers"]
 
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".mjs")
@@ -43,6 +43,16 @@ class AssetHandler(web.StaticFileHandler):
         assert self.absolute_path is not None
         guessed, _ = mimetypes.guess_type(self.absolute_path)
         return guessed or "application/octet-stream"
+
+
+class PublicAssetHandler(AssetHandler):
+    """The browser wheel: public code that any notebook may ``micropip.install`` by URL
+    (JupyterLite, a plain Pyodide page on another origin), so it is readable cross-origin."""
+
+    def set_extra_headers(self, path: str) -> None:
+        super().set_extra_headers(path)
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Cross-Origin-Resource-Policy", "cross-origin")
 
 
 class ConfigHandler(web.RequestHandler):

@@ -43,7 +43,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     # runs/__init__'s execute_notebook and plan_run are the one door into the host layer.
     "runs": {"errors", "kernel", "data", "arrow", "offload", "host"},
     "ipython": {"errors", "environment", "kernel", "memory", "data", "offload"},
-    "__init__": {"errors", "ipython"},
+    "__init__": {"errors", "ipython", "data", "offload"},  # connect() sets both executors
     "cli": set(),  # dispatches by name (importlib): each command lives with its capability
     "browser": {*CORE, "__init__"},
     "server": {*CORE, "__init__"},

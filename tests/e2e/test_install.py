@@ -1,0 +1,126 @@
+"""bento-wasm installed as software: the wheel built from this checkout, pip-installed with the
+``server`` extra into a fresh virtual environment outside the checkout (pip may take packages
+from its cache or PyPI), gives a ``bento`` command whose ``bento serve`` serves the page, the
+worker and the browser wheel from the installed package; the demo's SQL and ``@remote`` cells
+run in headless Chromium. The Jupyter Server extension is enabled by the package's config file.
+A runtime folder that fails verification is refused with what to do."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT, RUNTIME, PageKernel, chromium, free_port, wait_for
+
+pytestmark = pytest.mark.browser
+
+TOKEN = "install-test-token"
+
+
+def demo_cell(start):
+    notebook = json.loads((ROOT / "notebooks" / "demo.ipynb").read_text())
+    return next(
+        "".join(c["source"]) for c in notebook["cells"] if "".join(c["source"]).startswith(start)
+    )
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bento-install")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(work / "dist"), str(ROOT)],
+        check=True, env={**os.environ, "BENTO_BROWSER_WHEEL": ""},
+    )  # fmt: skip
+    [wheel] = (work / "dist").glob("bento_wasm-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
+    python = work / "venv" / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", f"{wheel}[server]"], check=True, cwd=work
+    )
+    yield work
+
+
+def clean_env():
+    """No checkout on the path: the installed package is the one that runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BENTO_"))}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def test_the_installed_package_is_not_the_checkout(venv):
+    python = venv / "venv" / "bin" / "python"
+    where = subprocess.run(
+        [str(python), "-c", "import bento_wasm; print(bento_wasm.__file__)"],
+        capture_output=True, text=True, check=True, cwd=venv, env=clean_env(),
+    ).stdout  # fmt: skip
+    assert str(venv / "venv") in where and str(ROOT) not in where
+    listed = subprocess.run(
+        [str(venv / "venv" / "bin" / "jupyter"), "server", "extension", "list"],
+        capture_output=True, text=True, cwd=venv, env=clean_env(),
+    )  # fmt: skip
+    out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # no colours
+    assert "bento_wasm.server enabled" in out and "bento_wasm.server  OK" in out, out
+
+
+def test_bento_serve_runs_the_demos_sql_and_remote_cells(venv):
+    port = free_port()
+    root = venv / "notebooks"
+    root.mkdir(exist_ok=True)
+    log = (venv / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [str(venv / "venv" / "bin" / "bento"), "serve", f"--port={port}", f"--runtime={RUNTIME}",
+         f"--IdentityProvider.token={TOKEN}", "--ServerApp.allow_root=True",
+         f"--ServerApp.root_dir={root}", f"--BentoApp.demo_database={venv / 'demo.duckdb'}"],
+        cwd=venv, env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    class Server:
+        url = f"http://127.0.0.1:{port}"
+        token = TOKEN
+
+    def tail():
+        return (venv / "serve.log").read_text(errors="replace")[-3000:]
+
+    try:
+        import urllib.request
+
+        def answers():
+            try:
+                with urllib.request.urlopen(Server.url + "/bento/config.json", timeout=2) as r:
+                    return json.load(r)
+            except OSError:
+                return None
+
+        config = wait_for(answers, 60, "bento serve", tail)
+        assert config["wheelURL"].endswith("bento_wasm-0.1.0-py3-none-any.whl"), config
+        with chromium() as driver:
+            page = PageKernel(driver, Server)
+            started = page.start(preload=[])
+            assert started["ok"], (started, tail())
+            text = page.text(demo_cell("%%sql -o revenue"))
+            assert "revenue: " in text, text
+            assert page.text("len(revenue) > 0") == "True"
+            text = page.text(demo_cell("from bento_wasm import remote"))
+            assert "'ran_on': 'linux'" in text, text
+            # The page itself (the bundle from the package's assets) answers too.
+            driver.get(f"{Server.url}/bento/?token={TOKEN}&kernel=none")
+            assert driver.execute_script("return document.scripts.length") > 0
+    finally:
+        process.terminate()
+        process.wait(20)
+    assert str(ROOT) not in tail()
+
+
+def test_a_runtime_folder_that_fails_verification_is_refused(venv, tmp_path):
+    (tmp_path / "pyodide.js").write_text("not pyodide")
+    result = subprocess.run(
+        [str(venv / "venv" / "bin" / "bento"), "serve", f"--runtime={tmp_path}"],
+        capture_output=True, text=True, cwd=venv, env=clean_env(), timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"--runtime {tmp_path} is not a usable Pyodide 0.27.7 runtime" in result.stderr
+    assert "bento runtime assemble" in result.stderr or "assemble" in result.stderr
