@@ -13,6 +13,7 @@ fresh session and a notice that state was lost).
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from typing import Any
@@ -21,11 +22,26 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from ..errors import BentoError, PayloadTooLarge
+from ..offload import shared
+from ..offload.shared import SharedFile
 from ..offload.values import frame, unpack
 from . import limits
 from .sessions import BentoExecutor
 
 __all__ = ["handlers"]
+
+#: Bytes tornado reads from the socket at a time for a request body (its default: 64 KiB).
+READ_CHUNK = 4 * 2**20
+
+
+def _landing(length: int, executor: BentoExecutor) -> SharedFile | bytearray:
+    """Where a body of ``length`` bytes lands: a shared file when the executor uses them."""
+    if executor.shared_files and length >= shared.MIN_BYTES:
+        try:
+            return SharedFile.create(length, "request", executor.directory)
+        except OSError as exc:  # /dev/shm full or missing: memory, the kernel gets messages
+            executor.log.warning("bento: request body in memory, not a shared file (%s)", exc)
+    return bytearray(length)
 
 
 class _Handler(APIHandler):
@@ -47,30 +63,77 @@ class _Handler(APIHandler):
         self.finish(json.dumps({"error": error.to_dict(), "message": error.message}))
 
 
+@tornado.web.stream_request_body
 class ExecuteHandler(_Handler):
-    @tornado.web.authenticated
+    """The request body is streamed into its landing place as it arrives: a shared file a
+    local kernel maps (:mod:`bento_wasm.offload.shared`), else memory. A body over the limit
+    is read and dropped, never stored; a client that is not logged in stores nothing."""
+
+    body: Any = None
+    received = 0
+    too_large = False
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if not self.current_user:
+            raise tornado.web.HTTPError(403)
+        length = int(self.request.headers.get("Content-Length") or 0)
+        self.too_large = length > self.executor.max_payload_mib * 2**20
+        if self.too_large:
+            return
+        self.body = _landing(length, self.executor)
+        # Tornado reads a body 64 KiB at a time; in larger reads a 100 MiB body arrives in
+        # about a tenth of the time. Per connection: the parameters object is shared.
+        connection: Any = self.request.connection
+        params = copy.copy(connection.params)
+        params.chunk_size = max(params.chunk_size, READ_CHUNK)
+        connection.params = params
+        connection.stream.read_chunk_size = max(connection.stream.read_chunk_size, READ_CHUNK)
+
+    def data_received(self, chunk: bytes) -> None:
+        size = len(chunk)
+        if self.body is not None:
+            view = self.body.view() if isinstance(self.body, SharedFile) else self.body
+            if self.received + size > len(view):  # no Content-Length, or a longer body
+                self.body = bytearray(bytes(view[: self.received]))
+                view = self.body
+            view[self.received : self.received + size] = chunk
+        self.received += size
+
+    def on_finish(self) -> None:
+        if isinstance(self.body, SharedFile):
+            self.body.unlink()
+        self.body = None
+
+    on_connection_close = on_finish
+
     async def post(self, session_id: str) -> None:
         limit = self.executor.max_payload_mib * 2**20
-        if len(self.request.body) > limit:
+        if self.too_large or self.received > limit:
             error = PayloadTooLarge(
-                f"the request is {len(self.request.body) / 2**20:.1f} MiB, over the executor's "
+                f"the request is {self.received / 2**20:.1f} MiB, over the executor's "
                 f"limit of {self.executor.max_payload_mib} MiB. Send less data (filter or "
                 "sample first), or raise --BentoExecutor.max_payload_mib on the server.",
                 status=413,
             )
             return self.write_bento_error(error, 413)
+        body = self.body
+        shared = body if isinstance(body, SharedFile) and body.size == self.received else None
+        data = body.view() if shared is not None else memoryview(body or b"")[: self.received]
         started = time.perf_counter()
         try:
-            header, buffers = unpack(self.request.body)
-            envelope, out = await self.executor.execute(session_id, header, buffers)
+            header, buffers = unpack(data)
+            envelope, out = await self.executor.execute(session_id, header, buffers, shared)
         except BentoError as exc:
             status = int(getattr(exc, "status", None) or 500)
             return self.write_bento_error(exc, status)
+        finally:
+            self.on_finish()  # the kernel has mapped the file (or never will): drop its name
         ran = time.perf_counter()
         await self.write_envelope(envelope, out)
         self.executor.log.debug(
             "bento call in %s: %.1f MiB in, ran %.1f ms, answered in %.1f ms",
-            session_id, len(self.request.body) / 2**20, (ran - started) * 1000,
+            session_id, self.received / 2**20, (ran - started) * 1000,
             (time.perf_counter() - ran) * 1000,
         )  # fmt: skip
 
@@ -109,7 +172,13 @@ class SessionsHandler(_Handler):
         if self.body_refused(what="a sessions request"):
             return
         sessions = [
-            {"id": s.id, "kernel_id": s.kernel_id, "calls": s.calls, "binary": s.binary}
+            {
+                "id": s.id,
+                "kernel_id": s.kernel_id,
+                "calls": s.calls,
+                "binary": s.binary,
+                "shared": s.shared,
+            }
             for s in self.executor.sessions.values()
         ]
         self.finish({"sessions": sessions})
