@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib
 import linecache
+import sys
 import traceback
 import types
 
@@ -170,8 +171,13 @@ def install(target: str = COMM_TARGET) -> None:
             header = dict(msg["content"]["data"])
             binary = bool(header.get("binary"))
             buffers = _request_buffers(header, list(msg.get("buffers") or []), binary)
-            reply, out = runner.handle(header, buffers)  # ipykernel flushes stdout before idle
+            reply, out = runner.handle(header, buffers)
             del buffers  # the request's shared file is unmapped once no value holds a view
+            # The call's output goes out before its answer (one IOPub queue, in order), so the
+            # executor may answer the browser at once instead of waiting for the idle status.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            reply["flushed"] = True
             destination = header.get("reply_shared")
             if isinstance(destination, dict) and shared.nbytes(out) >= shared.MIN_BYTES:
                 reply["shared"] = _write_shared(out, destination)

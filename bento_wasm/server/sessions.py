@@ -354,6 +354,8 @@ class BentoExecutor(LoggingConfigurable):
             if kind == "comm_msg" and content.get("comm_id") == session.comm_id:
                 reply = dict(content.get("data") or {})
                 reply_buffers = _reply_buffers(session, reply, msg)
+                if reply.pop("flushed", False):
+                    break  # its outputs came first; the idle status adds nothing
             elif kind in OUTPUT_TYPES:
                 outputs.append({"type": kind, **_jsonable(content)})
             elif kind == "status" and content.get("execution_state") == "idle":
