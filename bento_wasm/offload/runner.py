@@ -156,12 +156,8 @@ def install(target: str = COMM_TARGET) -> None:
     (:mod:`bento_wasm.offload.shared`): ``shared`` names the request's file and its spans,
     ``reply_shared`` where the answer's file goes.
     """
-    import base64
-
     from comm import get_comm_manager  # type: ignore[import-not-found,unused-ignore]
     from IPython import get_ipython  # type: ignore[import-not-found,unused-ignore]
-
-    from . import shared
 
     shell = get_ipython()
     runner = Runner(shell.user_ns, formatter=shell.display_formatter.format)
@@ -170,24 +166,20 @@ def install(target: str = COMM_TARGET) -> None:
         def on_msg(msg: dict[str, Any]) -> None:
             header = dict(msg["content"]["data"])
             binary = bool(header.get("binary"))
-            buffers = _request_buffers(header, list(msg.get("buffers") or []), binary)
-            reply, out = runner.handle(header, buffers)
-            del buffers  # the request's shared file is unmapped once no value holds a view
+            out: list[Any] = []
+            try:
+                buffers = _request_buffers(header, list(msg.get("buffers") or []), binary)
+            except (OSError, TransferError) as exc:  # the request's file is gone or unreadable
+                reply = runner._error(exc)
+            else:
+                reply, out = runner.handle(header, buffers)
+                del buffers  # the request's shared file is unmapped once no value holds a view
             # The call's output goes out before its answer (one IOPub queue, in order), so the
             # executor may answer the browser at once instead of waiting for the idle status.
             sys.stdout.flush()
             sys.stderr.flush()
             reply["flushed"] = True
-            destination = header.get("reply_shared")
-            if isinstance(destination, dict) and shared.nbytes(out) >= shared.MIN_BYTES:
-                reply["shared"] = _write_shared(out, destination)
-                comm.send(reply)
-            elif binary:
-                comm.send(reply, buffers=[memoryview(b) for b in _materialized(out)])
-            else:
-                encoded = [base64.b64encode(memoryview(b)) for b in _materialized(out)]
-                reply["b64"] = [b.decode("ascii") for b in encoded]
-                comm.send(reply)
+            send_reply(comm, reply, out, header.get("reply_shared"), binary)
 
         comm.on_msg(on_msg)
         probe = (open_msg.get("content", {}).get("data") or {}).get("probe")
@@ -195,6 +187,31 @@ def install(target: str = COMM_TARGET) -> None:
             comm.send({"shared": _probe(probe)})
 
     get_comm_manager().register_target(target, opened)
+
+
+def send_reply(
+    comm: Any, reply: dict[str, Any], out: list[Any], destination: Any, binary: bool
+) -> None:
+    """Answer through a shared file when the executor offers one and the answer is large
+    (falling back to messages when shared memory is full), else as ZMQ frames or base64."""
+    import base64
+
+    from . import shared
+
+    if isinstance(destination, dict) and shared.nbytes(out) >= shared.MIN_BYTES:
+        try:
+            reply["shared"] = _write_shared(out, destination)
+        except OSError:
+            pass  # no room in shared memory (write_parts left no file): send messages
+        else:
+            comm.send(reply)
+            return
+    if binary:
+        comm.send(reply, buffers=[memoryview(b) for b in _materialized(out)])
+    else:
+        encoded = [base64.b64encode(memoryview(b)) for b in _materialized(out)]
+        reply["b64"] = [b.decode("ascii") for b in encoded]
+        comm.send(reply)
 
 
 def _request_buffers(header: dict[str, Any], frames: list[Any], binary: bool) -> list[Any]:

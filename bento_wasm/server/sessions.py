@@ -390,7 +390,14 @@ def _reply_buffers(session: Session, reply: dict[str, Any], msg: dict[str, Any])
     answer = reply.get("shared")
     if isinstance(answer, dict):
         del reply["shared"]
-        mapped = shared.SharedFile.open(str(answer["path"]))
+        try:
+            mapped = shared.SharedFile.open(str(answer["path"]))
+        except OSError as exc:
+            raise ExecutorError(
+                f"the remote kernel's answer file is gone ({exc}); something removed it from "
+                "the shared directory. Run the call again.",
+                status=502,
+            ) from exc
         mapped.unlink()
         return shared.slices(mapped.view(), shared.spans(answer["sizes"]))
     if not session.binary:

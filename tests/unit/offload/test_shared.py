@@ -8,6 +8,7 @@ import pytest
 
 from bento_wasm.errors import TransferError
 from bento_wasm.offload import shared
+from bento_wasm.offload.runner import send_reply
 from bento_wasm.offload.values import Decoder, Encoder
 
 
@@ -97,4 +98,44 @@ def test_sweep_removes_only_the_tag_s_files(tmp_path):
 def test_no_space_is_an_os_error_up_front_and_leaves_no_file(tmp_path):
     with pytest.raises(OSError):
         shared.SharedFile.create(2**62, "t", str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+class Comm:
+    """Records what the runner sends (a comm needs a kernel; the e2e tests use real ones)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, data, buffers=None):
+        self.sent.append((data, buffers))
+
+
+def large_answer():
+    encoder = Encoder()
+    encoder.encode("out", pd.DataFrame({"a": np.arange(2**18, dtype="float64")}))
+    return encoder.buffers
+
+
+def test_a_large_answer_goes_through_a_shared_file(tmp_path):
+    comm = Comm()
+    destination = {"dir": str(tmp_path), "tag": "s"}
+    send_reply(comm, {"status": "ok"}, large_answer(), destination, binary=True)
+    [(reply, buffers)] = comm.sent
+    assert buffers is None and os.path.getsize(reply["shared"]["path"]) == sum(
+        reply["shared"]["sizes"]
+    )
+
+
+def test_small_answers_and_full_shared_memory_fall_back_to_messages(tmp_path):
+    comm = Comm()
+    small = {"dir": str(tmp_path), "tag": "s"}
+    send_reply(comm, {"status": "ok"}, [b"tiny"], small, binary=True)
+    missing = {"dir": str(tmp_path / "no-such-dir"), "tag": "s"}  # like a full /dev/shm: OSError
+    send_reply(comm, {"status": "ok"}, large_answer(), missing, binary=True)
+    send_reply(comm, {"status": "ok"}, [b"tiny"], None, binary=False)
+    (first, frames), (second, big_frames), (third, none) = comm.sent
+    assert "shared" not in first and [bytes(f) for f in frames] == [b"tiny"]
+    assert "shared" not in second and sum(f.nbytes for f in big_frames) > 2**21
+    assert third["b64"] == ["dGlueQ=="] and none is None
     assert os.listdir(tmp_path) == []
