@@ -68,14 +68,21 @@ class ExecuteHandler(_Handler):
     body: Any = None
     received = 0
     too_large = False
+    refused: tornado.web.HTTPError | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
-        await super().prepare()
-        if not self.current_user:
-            raise tornado.web.HTTPError(403)
+        # A refused client's body is read and dropped (data_received), never stored, and the
+        # refusal answered after it: answering before would break the client's upload (a
+        # broken pipe or a reset instead of the 403).
+        try:
+            await super().prepare()  # the token and XSRF checks
+        except tornado.web.HTTPError as exc:
+            self.refused = exc
+        if self.refused is None and not self.current_user:
+            self.refused = tornado.web.HTTPError(403)
         length = int(self.request.headers.get("Content-Length") or 0)
         self.too_large = length > self.executor.max_payload_mib * 2**20
-        if self.too_large:
+        if self.too_large or self.refused is not None:
             return
         self.body = _landing(length, self.executor)
         headers = self.request.headers
@@ -113,6 +120,8 @@ class ExecuteHandler(_Handler):
     on_connection_close = on_finish
 
     async def post(self, session_id: str) -> None:
+        if self.refused is not None:
+            raise self.refused
         limit = self.executor.max_payload_mib * 2**20
         if self.too_large or self.received > limit:
             error = PayloadTooLarge(
