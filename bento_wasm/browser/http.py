@@ -76,6 +76,14 @@ def fetch_streaming(
     try:
         response = run_sync(_start(url, method, headers, body, controller.signal))
         data = _read_body(response, method, url, admit)
+    except SystemError as exc:
+        # An interrupt sent from the page while the worker waited is raised at Pyodide's next
+        # check, which can fall inside a builtin that calls JavaScript (create_proxy, a JS
+        # method): CPython then reports "returned a result with an exception set". It is
+        # the user's KeyboardInterrupt.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise
     except JsException as exc:
         reason = "timed out" if controller.signal.aborted else str(exc)
         raise NetworkError(

@@ -165,7 +165,8 @@ def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path, request_m
         time.sleep(0.1)
     result = page.driver.execute_script("return window.remoteRun")
     assert result, "the remote call was not interrupted"
-    assert [o["ename"] for o in result["outputs"] if o["type"] == "error"] == ["KeyboardInterrupt"]
+    errors = [o for o in result["outputs"] if o["type"] == "error"]
+    assert [o["ename"] for o in errors] == ["KeyboardInterrupt"], errors
     assert page.text("kept") == "'browser state'"
     assert page.text("add(1, 1)") == "2", "the session survives an interrupt"
 
