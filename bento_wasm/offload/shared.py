@@ -23,14 +23,23 @@ import os
 import tempfile
 import uuid
 
-from ..errors import TransferError
+from ..errors import ExecutorError, TransferError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["SharedFile", "directory", "slices", "spans", "sweep", "write_parts"]
+__all__ = [
+    "SharedFile",
+    "answer_buffers",
+    "directory",
+    "probe",
+    "slices",
+    "spans",
+    "sweep",
+    "write_parts",
+]
 
 PREFIX = "bento-"
 #: Smaller requests and answers stay in messages: a file costs more than copying them.
@@ -146,6 +155,30 @@ def write_parts(parts: Sequence[Any], tag: str, where: str) -> tuple[str, list[i
         raise
     shared.close()
     return shared.path, sizes
+
+
+def probe(tag: str, where: str) -> SharedFile:
+    """A small file holding ``tag``: a kernel that reads it back shares this machine's files."""
+    token = tag.encode()
+    created = SharedFile.create(len(token), tag, where)
+    created.view()[:] = token
+    created.close()
+    return created
+
+
+def answer_buffers(answer: dict[str, Any]) -> list[memoryview]:
+    """The buffers a kernel wrote into a shared file (``{"path", "sizes"}``), as views of its
+    mapping; its name is removed at once (the mapping lives as long as the views)."""
+    try:
+        mapped = SharedFile.open(str(answer["path"]))
+    except OSError as exc:
+        raise ExecutorError(
+            f"the remote kernel's answer file is gone ({exc}); something removed it from the "
+            "shared directory. Run the call again.",
+            status=502,
+        ) from exc
+    mapped.unlink()
+    return slices(mapped.view(), spans(answer["sizes"]))
 
 
 def sweep(tag: str, where: str | None = None) -> int:

@@ -78,9 +78,7 @@ class BentoExecutor(LoggingConfigurable):
         help="pass large buffers to kernels on this machine through files in shared memory "
         "(/dev/shm) instead of ZMQ messages; kernels on a gateway always use messages",
     ).tag(config=True)
-    shared_dir = Unicode("", help="directory for those files (default: /dev/shm, else temp)").tag(
-        config=True
-    )
+    shared_dir = Unicode("", help="where those files go (default /dev/shm)").tag(config=True)
 
     def __init__(self, kernel_manager: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -176,15 +174,11 @@ class BentoExecutor(LoggingConfigurable):
             probe.unlink()
 
     def _probe_file(self, session: Session) -> shared.SharedFile | None:
-        token = session.comm_id.encode()
         try:
-            probe = shared.SharedFile.create(len(token), session.comm_id, self.directory)
-        except OSError as exc:
+            return shared.probe(session.comm_id, self.directory)
+        except OSError as exc:  # no shared directory: this session uses messages
             self.log.warning("bento: no shared files in %s (%s)", self.directory, exc)
             return None
-        probe.view()[:] = token
-        probe.close()
-        return probe
 
     @property
     def directory(self) -> str:
@@ -387,19 +381,9 @@ class BentoExecutor(LoggingConfigurable):
 def _reply_buffers(session: Session, reply: dict[str, Any], msg: dict[str, Any]) -> list[Any]:
     """The answer's buffers: views of the kernel's shared file (unlinked at once: the mapping
     lives as long as the views, while the answer is sent), ZMQ frames, or base64."""
-    answer = reply.get("shared")
-    if isinstance(answer, dict):
+    if isinstance(answer := reply.get("shared"), dict):
         del reply["shared"]
-        try:
-            mapped = shared.SharedFile.open(str(answer["path"]))
-        except OSError as exc:
-            raise ExecutorError(
-                f"the remote kernel's answer file is gone ({exc}); something removed it from "
-                "the shared directory. Run the call again.",
-                status=502,
-            ) from exc
-        mapped.unlink()
-        return shared.slices(mapped.view(), shared.spans(answer["sizes"]))
+        return shared.answer_buffers(answer)
     if not session.binary:
         return [base64.b64decode(b) for b in reply.pop("b64", [])]
     return list(msg.get("buffers") or [])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bento_wasm.errors import TransferError
+from bento_wasm.errors import ExecutorError, TransferError
 from bento_wasm.offload import shared
 from bento_wasm.offload.runner import send_reply
 from bento_wasm.offload.values import Decoder, Encoder
@@ -139,3 +139,15 @@ def test_small_answers_and_full_shared_memory_fall_back_to_messages(tmp_path):
     assert "shared" not in second and sum(f.nbytes for f in big_frames) > 2**21
     assert third["b64"] == ["dGlueQ=="] and none is None
     assert os.listdir(tmp_path) == []
+
+
+def test_the_probe_holds_its_tag_and_an_answer_file_is_read_then_unnamed(tmp_path):
+    probe = shared.probe("abc", str(tmp_path))
+    with open(probe.path, "rb") as handle:
+        assert handle.read() == b"abc"
+    path, sizes = shared.write_parts([b"one", b"three"], "t", str(tmp_path))
+    views = shared.answer_buffers({"path": path, "sizes": sizes})
+    assert [bytes(v) for v in views] == [b"one", b"three"] and not os.path.exists(path)
+    with pytest.raises(ExecutorError, match="answer file is gone") as caught:
+        shared.answer_buffers({"path": path, "sizes": sizes})
+    assert caught.value.status == 502
