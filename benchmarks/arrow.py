@@ -17,7 +17,9 @@ DataFrame is bound in the worker:
           the physical baseline.
 
 MiB/s is the dataset's Arrow size over the time (the same numerator for every format).
-Arrow and memcpy: median of --runs; JSON and CSV: one run each (they take seconds). Last line:
+Arrow and memcpy: median of --runs, each printed with its spread (IQR, min-max) and the
+per-run ratio to memcpy (the baseline, measured in the same run); JSON and CSV: one run each
+(they take seconds). Last line:
 arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy_mibps=<..> ratio_vs_json=<numeric/json>
 (json, csv and memcpy on the numeric dataset; the mixed figures are printed above it).
 """
@@ -36,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from benchmarks.stats import spread
 from tests.helpers import BentoServer, DataServer, PageKernel, chromium
 
 CACHE = Path.home() / ".cache" / "bento-wasm" / "arrow-bench"
@@ -186,8 +189,13 @@ def main() -> None:
                 + ", ".join(
                     f"{k} {s * 1000:.0f} ms = {mib / s:.0f} MiB/s" for k, s in seconds.items()
                 )
-                + f"; arrow runs {', '.join(f'{t * 1000:.0f}' for t in arrow['times'])} ms"
             )
+            for label, runs in (("arrow", arrow), ("arrow_batches", batches), ("memcpy", memcpy)):
+                per_run = [mib / t for t in runs["times"]]
+                print(f"  {label}: {spread(per_run, 'MiB/s', 0)}")
+            ratios = [a / m for a, m in zip(arrow["times"], memcpy["times"], strict=True)]
+            print(f"  arrow vs the bare copy (memcpy time / arrow time, per run pair): "
+                  f"{spread([1 / r for r in ratios], '', 2)}")  # fmt: skip
     numeric, mixed = figures["numeric"], figures["mixed"]
     print(
         f"mixed: arrow_mibps={mixed['arrow']:.0f} json_mibps={mixed['json']:.1f} "

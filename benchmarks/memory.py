@@ -12,7 +12,8 @@ included) gives the per-cell time. Medians. Also measured, in the monitored kern
 - the cheap snapshot (heap size and break only) that a cell far from the thresholds pays;
 - the per-cell overhead near the limit (a budget so small that every cell takes exact
   snapshots).
-Last line: memory: overhead_ms_per_cell=<median difference> snapshot_ms=<exact snapshot median>
+Cell times are printed as medians with their spread (IQR, min-max); the snapshot costs are
+medians of 25. Last line: memory: overhead_ms_per_cell=<median difference> snapshot_ms=<exact snapshot median>
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.stats import spread
 from tests.helpers import BentoServer, chromium
 
 SETUP = "import pandas as pd, numpy as np\ndf = pd.DataFrame({'a': np.arange(100_000)})"
@@ -112,11 +114,10 @@ def main() -> None:
         if isinstance(near, dict):
             raise SystemExit(f"benchmark failed: {near['error']}")
     monitored, bare = statistics.median(times["monitored"]), statistics.median(times["bare"])
-    near_ms = statistics.median(near)
     print(f"cells per kernel: {len(times['bare'])} (pandas and numpy imported in both)")
-    print(f"without monitor: {bare:.3f} ms per cell (median duration_ms)")
-    print(f"with monitor:    {monitored:.3f} ms per cell")
-    print(f"with monitor near the limit (exact snapshots every cell): {near_ms:.3f} ms per cell")
+    print(f"baseline, without monitor: {spread(times['bare'], 'ms per cell')} (duration_ms)")
+    print(f"with monitor:              {spread(times['monitored'], 'ms per cell')}")
+    print(f"near the limit (exact snapshots every cell): {spread(near, 'ms per cell')}")
     print(f"snapshot: cheap (heap, break) {cheap_ms:.3f} ms; exact (+ mallinfo) {exact_ms:.3f} ms")
     print(f"memory: overhead_ms_per_cell={monitored - bare:.3f} snapshot_ms={exact_ms:.3f}")
 

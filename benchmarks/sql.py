@@ -1,6 +1,6 @@
 """SQL into the browser: a 10^6-row DuckDB query as a DataFrame, Arrow vs JSON, in one run.
 
-    python benchmarks/sql.py [--rows 1000000] [--runs 2]
+    python benchmarks/sql.py [--rows 1000000] [--runs 3]
 
 One executor server (demo database) and one page with the worker kernel. Both paths go
 from the cell to a pandas DataFrame in the worker, timed on the page around the cell:
@@ -8,7 +8,7 @@ from the cell to a pandas DataFrame in the worker, timed on the page around the 
   wasm memory; pyarrow reads it in place);
 - json: the same query with ``format: "json"`` through the same JS fetch, then
   ``pd.DataFrame(json.loads(body))`` in the worker — the usual way without Arrow.
-The best of ``--runs`` is reported for each. Last line:
+Each path's median of ``--runs`` is reported with its spread (IQR, min-max). Last line (medians):
 sql: rows=<n> arrow_s=<..> json_s=<..> ratio=<json/arrow>
 """
 
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.stats import spread
 from tests.helpers import BentoServer, PageKernel, chromium
 
 TIMED_JS = """
@@ -59,7 +61,7 @@ def timed(page: PageKernel, code: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bento-bench-")
     demo = Path(scratch) / "demo.duckdb"
@@ -87,9 +89,11 @@ def run_benchmark(args: argparse.Namespace, demo: Path, query: str) -> None:
             page.run_ok("del df_json")
             print(f"run {run + 1}: arrow {arrow[-1]:.2f} s, json {json_[-1]:.2f} s, {shape}")
         rows = int(page.text("%%sql\n" + f"select count(*) as n from ({query})").split()[-1])
-    best_arrow, best_json = min(arrow), min(json_)
-    print(f"sql: rows={rows} arrow_s={best_arrow:.3f} json_s={best_json:.3f} "
-          f"ratio={best_json / best_arrow:.1f}")  # fmt: skip
+    arrow_s, json_s = statistics.median(arrow), statistics.median(json_)
+    print(f"arrow: {spread(arrow, 's')}")
+    print(f"baseline, json: {spread(json_, 's')}")
+    print(f"sql: rows={rows} arrow_s={arrow_s:.3f} json_s={json_s:.3f} "
+          f"ratio={json_s / arrow_s:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Each run starts a fresh worker and times, from `new Worker`:
 - bare: loadPyodide, then `1 + 1` (a plain cell) — the baseline;
 - bento: BentoKernel.start() (preflight, loadPyodide, wheel install), then `1 + 1`;
 - bento pandas ready: the same kernel then runs `import pandas` (the preload is under way).
-Runs alternate bare/bento so machine noise hits both. Last line:
+Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
+its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
 startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bare> bento_pandas_ready_s=<median>
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.stats import spread
 from tests.helpers import BentoServer, chromium
 
 BARE_JS = """
@@ -84,6 +86,13 @@ def main() -> None:
             bento.append(k["first_cell_s"])
             pandas_ready.append(k["pandas_ready_s"])
     bare_s, bento_s = statistics.median(bare), statistics.median(bento)
+    ratios = [k / b for b, k in zip(bare, bento, strict=True)]
+    pandas_ratio = [p / b for b, p in zip(bare, pandas_ready, strict=True)]
+    print(f"baseline, bare first cell: {spread(bare, 's')}")
+    print(f"bento first cell:          {spread(bento, 's')}")
+    print(f"ratio per run:             {spread(ratios)}")
+    print(f"bento pandas ready:        {spread(pandas_ready, 's')}")
+    print(f"pandas ready / bare:       {spread(pandas_ratio)}")
     print(
         f"startup: bare_first_cell_s={bare_s:.3f} bento_first_cell_s={bento_s:.3f} "
         f"ratio={bento_s / bare_s:.3f} bento_pandas_ready_s={statistics.median(pandas_ready):.3f}"

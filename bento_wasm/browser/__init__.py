@@ -1,7 +1,8 @@
 """The browser layer: the Pyodide side of everything, in a Web Worker (or Node.js).
 
 Owns: ``worker`` (the worker's Python half), ``environment`` (the seam's Pyodide
-implementation: blocking and awaitable HTTP, the package loader, the heap probe),
+implementation: blocking and awaitable HTTP, the package loader, the heap probe), ``http``
+(blocking fetch under JSPI, its answer streamed into wasm memory),
 ``memory`` (wasm heap probes, the budget's wiring), ``arrow`` (JS bytes into wasm memory
 once, export views) and ``magics`` (the data magics' transport: JavaScript makes the
 requests).

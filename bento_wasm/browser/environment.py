@@ -1,4 +1,5 @@
-"""The Pyodide side of the environment seam: blocking HTTP through synchronous XHR,
+"""The Pyodide side of the environment seam: blocking HTTP through synchronous XHR (large
+request bodies through fetch under JSPI, :mod:`bento_wasm.browser.http`),
 awaitable HTTP through the page's ``fetch``, Pyodide's package loader and the wasm heap probe.
 
 Synchronous XHR works in a Web Worker (RUNTIME.md: about 3 ms a small call); on the
@@ -37,6 +38,13 @@ class PyodideEnvironment:
         from js import XMLHttpRequest  # type: ignore[import-not-found]
         from pyodide.ffi import JsException, create_proxy
 
+        from . import http
+
+        if body is not None and len(body) >= http.STREAM_MIN_BYTES and http.can_stream():
+            return http.fetch_streaming(
+                url, method=method, headers=headers or {}, body=body, timeout_s=timeout_s,
+                admit=admit,
+            )  # fmt: skip
         xhr: Any = XMLHttpRequest.new()
         # The body goes out as a view of its bytes in wasm memory, not a copy (send() reads it
         # before it returns; the worker is blocked meanwhile, so the memory cannot move).

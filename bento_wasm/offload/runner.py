@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib
 import linecache
+import sys
 import traceback
 import types
 
@@ -66,7 +67,7 @@ class Runner:
                 reply = self._cell(header, encoder)
         except BaseException as exc:  # the user's error goes back as data
             return self._error(exc), []
-        return {"status": "ok", **reply}, encoder.materialized()
+        return {"status": "ok", **reply}, list(encoder.buffers)
 
     def _bind(self, header: dict[str, Any], decoder: Decoder) -> None:
         for module, attribute, alias in header.get("imports") or []:
@@ -149,30 +150,101 @@ def install(target: str = COMM_TARGET) -> None:
     """In an ipykernel: answer requests sent to comm ``target`` (the executor opens it).
 
     With ``binary`` requests the buffers ride as ZMQ frames (no copies, no base64);
-    through a Kernel Gateway, whose websocket bridge carries JSON only, as base64.
+    through a Kernel Gateway, whose websocket bridge carries JSON only, as base64. When the
+    executor runs on this machine (it proves it when it opens the comm: a ``probe`` file
+    this kernel can read) large buffers go through shared files instead
+    (:mod:`bento_wasm.offload.shared`): ``shared`` names the request's file and its spans,
+    ``reply_shared`` where the answer's file goes.
     """
-    import base64
-
     from comm import get_comm_manager  # type: ignore[import-not-found,unused-ignore]
     from IPython import get_ipython  # type: ignore[import-not-found,unused-ignore]
 
     shell = get_ipython()
     runner = Runner(shell.user_ns, formatter=shell.display_formatter.format)
 
-    def opened(comm: Any, _open: dict[str, Any]) -> None:
+    def opened(comm: Any, open_msg: dict[str, Any]) -> None:
         def on_msg(msg: dict[str, Any]) -> None:
             header = dict(msg["content"]["data"])
             binary = bool(header.get("binary"))
-            buffers = list(msg.get("buffers") or [])
-            if not binary:
-                buffers = [base64.b64decode(b) for b in header.pop("b64", [])]
-            reply, out = runner.handle(header, buffers)  # ipykernel flushes stdout before idle
-            if binary:
-                comm.send(reply, buffers=[memoryview(b) for b in out])
+            out: list[Any] = []
+            try:
+                buffers = _request_buffers(header, list(msg.get("buffers") or []), binary)
+            except (OSError, TransferError) as exc:  # the request's file is gone or unreadable
+                reply = runner._error(exc)
             else:
-                reply["b64"] = [base64.b64encode(memoryview(b)).decode("ascii") for b in out]
-                comm.send(reply)
+                reply, out = runner.handle(header, buffers)
+                del buffers  # the request's shared file is unmapped once no value holds a view
+            # The call's output goes out before its answer (one IOPub queue, in order), so the
+            # executor may answer the browser at once instead of waiting for the idle status.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            reply["flushed"] = True
+            send_reply(comm, reply, out, header.get("reply_shared"), binary)
 
         comm.on_msg(on_msg)
+        probe = (open_msg.get("content", {}).get("data") or {}).get("probe")
+        if isinstance(probe, dict):
+            comm.send({"shared": _probe(probe)})
 
     get_comm_manager().register_target(target, opened)
+
+
+def send_reply(
+    comm: Any, reply: dict[str, Any], out: list[Any], destination: Any, binary: bool
+) -> None:
+    """Answer through a shared file when the executor offers one and the answer is large
+    (falling back to messages when shared memory is full), else as ZMQ frames or base64."""
+    import base64
+
+    from . import shared
+
+    if isinstance(destination, dict) and shared.nbytes(out) >= shared.MIN_BYTES:
+        try:
+            reply["shared"] = _write_shared(out, destination)
+        except OSError:
+            pass  # no room in shared memory (write_parts left no file): send messages
+        else:
+            comm.send(reply)
+            return
+    if binary:
+        comm.send(reply, buffers=[memoryview(b) for b in _materialized(out)])
+    else:
+        encoded = [base64.b64encode(memoryview(b)) for b in _materialized(out)]
+        reply["b64"] = [b.decode("ascii") for b in encoded]
+        comm.send(reply)
+
+
+def _request_buffers(header: dict[str, Any], frames: list[Any], binary: bool) -> list[Any]:
+    import base64
+
+    from . import shared
+
+    request = header.pop("shared", None)
+    if isinstance(request, dict):
+        mapped = shared.SharedFile.open(str(request["path"]), private=True)
+        return shared.slices(mapped.view(), request["spans"])
+    if not binary:
+        return [base64.b64decode(b) for b in header.pop("b64", [])]
+    return frames
+
+
+def _materialized(out: list[Any]) -> list[Any]:
+    from .values import IpcPart
+
+    return [b.materialize() if isinstance(b, IpcPart) else b for b in out]
+
+
+def _write_shared(out: list[Any], destination: dict[str, Any]) -> dict[str, Any]:
+    from . import shared
+
+    path, sizes = shared.write_parts(out, str(destination["tag"]), str(destination["dir"]))
+    return {"path": path, "sizes": sizes}
+
+
+def _probe(probe: dict[str, Any]) -> bool:
+    """True when the executor's probe file is readable here with the expected content."""
+    try:
+        with open(str(probe["path"]), "rb") as handle:
+            return handle.read() == str(probe["token"]).encode()
+    except (OSError, KeyError):
+        return False

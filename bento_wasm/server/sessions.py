@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import tornado.web
-from traitlets import Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 import bento_wasm
 
 from ..errors import BentoError, ExecutorError, ExecutorTimeout, SessionLost
+from ..offload import shared
 from ..offload.runner import COMM_TARGET
 from . import limits
 
@@ -44,6 +45,8 @@ class Session:
     kernel_id: str
     client: Any
     binary: bool
+    #: the kernel reads and writes large buffers through shared files (it runs on this machine)
+    shared: bool = False
     comm_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     calls: int = 0
@@ -70,6 +73,12 @@ class BentoExecutor(LoggingConfigurable):
         3600.0, help="shut down a session after this long without a call; 0: never"
     ).tag(config=True)
     cull_interval_s = Float(60.0, help="how often idle sessions are looked for").tag(config=True)
+    shared_files = Bool(
+        True,
+        help="pass large buffers to kernels on this machine through files in shared memory "
+        "(/dev/shm) instead of ZMQ messages; kernels on a gateway always use messages",
+    ).tag(config=True)
+    shared_dir = Unicode("", help="where those files go (default /dev/shm)").tag(config=True)
 
     def __init__(self, kernel_manager: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -148,10 +157,32 @@ class BentoExecutor(LoggingConfigurable):
                 "kernel's environment (on a gateway: on its hosts, or set PYTHONPATH there)."
             )
         await self._iopub_connected(session)
+        probe = self._probe_file(session) if session.binary and self.shared_files else None
+        data = {} if probe is None else {"probe": {"path": probe.path, "token": session.comm_id}}
         msg = client.session.msg(
-            "comm_open", {"comm_id": session.comm_id, "target_name": COMM_TARGET, "data": {}}
+            "comm_open", {"comm_id": session.comm_id, "target_name": COMM_TARGET, "data": data}
         )
         client.shell_channel.send(msg)
+        if probe is None:
+            return
+        try:  # the kernel answers whether it can read the probe: then it is on this machine
+            reply, _, _ = await self._collect(session, msg["header"]["msg_id"], 10.0)
+            session.shared = reply.get("shared") is True
+        except BentoError as exc:
+            self.log.warning("bento session %s: no shared files (%s)", session.id, exc)
+        finally:
+            probe.unlink()
+
+    def _probe_file(self, session: Session) -> shared.SharedFile | None:
+        try:
+            return shared.probe(session.comm_id, self.directory)
+        except OSError as exc:  # no shared directory: this session uses messages
+            self.log.warning("bento: no shared files in %s (%s)", self.directory, exc)
+            return None
+
+    @property
+    def directory(self) -> str:
+        return self.shared_dir or shared.directory()
 
     async def _iopub_connected(self, session: Session) -> None:
         """Wait until iopub delivers: a SUB socket misses what is published before it joins."""
@@ -189,6 +220,7 @@ class BentoExecutor(LoggingConfigurable):
         await self._shutdown(session)
 
     async def _shutdown(self, session: Session) -> None:
+        shared.sweep(session.comm_id, self.directory)
         with contextlib.suppress(RuntimeError, OSError):  # already closed with its kernel
             session.client.stop_channels()
         if session.kernel_id in self.kernel_manager:
@@ -208,8 +240,18 @@ class BentoExecutor(LoggingConfigurable):
         return True
 
     # -- calls -----------------------------------------------------------------------
-    async def execute(self, session_id: str, header: dict[str, Any], buffers: list[Any]) -> Any:
-        """Run one request; the response envelope's header and buffers."""
+    async def execute(
+        self,
+        session_id: str,
+        header: dict[str, Any],
+        buffers: list[Any],
+        body: shared.SharedFile | None = None,
+    ) -> Any:
+        """Run one request; the response envelope's header and buffers.
+
+        ``body``: the shared file the request landed in (``buffers`` are views of its end);
+        a kernel on this machine then maps it instead of receiving the buffers as messages.
+        """
         session = await self.session(session_id)
         notice = ""
         if session_id in self.lost:
@@ -223,10 +265,14 @@ class BentoExecutor(LoggingConfigurable):
             session.last_used = time.time()
             self._record_activity(session, "busy")
             try:
-                reply, outputs, out_buffers = await self._call(session, header, buffers, timeout)
+                reply, outputs, out_buffers = await self._call(
+                    session, header, buffers, timeout, body
+                )
             finally:
                 session.last_used = time.time()
                 self._record_activity(session, "idle")
+                if session.shared:
+                    shared.sweep(session.comm_id, self.directory)  # a reply nobody read
         envelope = {"reply": reply, "outputs": outputs, "notice": notice, "session": session_id}
         return envelope, out_buffers
 
@@ -243,10 +289,22 @@ class BentoExecutor(LoggingConfigurable):
         kernel.last_activity = self.kernel_manager.last_kernel_activity = utcnow()
 
     async def _call(
-        self, session: Session, header: dict[str, Any], buffers: list[Any], timeout: float
+        self,
+        session: Session,
+        header: dict[str, Any],
+        buffers: list[Any],
+        timeout: float,
+        body: shared.SharedFile | None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
         client = session.client
         data = {**header, "binary": session.binary}
+        if session.shared:
+            data["reply_shared"] = {"dir": self.directory, "tag": session.comm_id}
+            if body is not None and buffers:
+                sizes = [memoryview(b).nbytes for b in buffers]
+                spans = shared.spans(sizes, body.size - sum(sizes))  # the envelope's end
+                data["shared"] = {"path": body.path, "spans": spans}
+                buffers = []
         if not session.binary:
             data["b64"] = [base64.b64encode(b).decode("ascii") for b in buffers]
         msg = client.session.msg("comm_msg", {"comm_id": session.comm_id, "data": data})
@@ -289,9 +347,9 @@ class BentoExecutor(LoggingConfigurable):
             content = msg["content"]
             if kind == "comm_msg" and content.get("comm_id") == session.comm_id:
                 reply = dict(content.get("data") or {})
-                reply_buffers = list(msg.get("buffers") or [])
-                if not session.binary:
-                    reply_buffers = [base64.b64decode(b) for b in reply.pop("b64", [])]
+                reply_buffers = _reply_buffers(session, reply, msg)
+                if reply.pop("flushed", False):
+                    break  # its outputs came first; the idle status adds nothing
             elif kind in OUTPUT_TYPES:
                 outputs.append({"type": kind, **_jsonable(content)})
             elif kind == "status" and content.get("execution_state") == "idle":
@@ -318,6 +376,17 @@ class BentoExecutor(LoggingConfigurable):
             "raise --BentoExecutor.call_timeout_s on the server.",
             status=504,
         )
+
+
+def _reply_buffers(session: Session, reply: dict[str, Any], msg: dict[str, Any]) -> list[Any]:
+    """The answer's buffers: views of the kernel's shared file (unlinked at once: the mapping
+    lives as long as the views, while the answer is sent), ZMQ frames, or base64."""
+    if isinstance(answer := reply.get("shared"), dict):
+        del reply["shared"]
+        return shared.answer_buffers(answer)
+    if not session.binary:
+        return [base64.b64decode(b) for b in reply.pop("b64", [])]
+    return list(msg.get("buffers") or [])
 
 
 def _pythonpath() -> str:

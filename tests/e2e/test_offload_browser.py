@@ -144,10 +144,13 @@ def test_automatic_offload_of_a_cell_pyodide_cannot_run(page):
     assert page.text("import json\njson.dumps([1])") == "'[1]'", "lite cells stay local"
 
 
-def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path):
+@pytest.mark.parametrize("request_mib", [0, 2])
+def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path, request_mib):
+    """Also while the worker waits on fetch under JSPI (a request of 1 MiB or more)."""
     started = tmp_path / "remote-started"  # the executor's kernel runs on this machine
+    page.run_ok(f"import numpy as np\npayload = np.ones({request_mib} * 2**17)")
     code = (
-        f"%%remote\nimport time\nopen({str(started)!r}, 'w').close()\n"
+        f"%%remote\nimport time\nopen({str(started)!r}, 'w').close()\nsize = payload.nbytes\n"
         "for _ in range(600):\n    time.sleep(0.1)"
     )
     page.driver.execute_script(
@@ -162,7 +165,8 @@ def test_interrupt_from_the_page_stops_the_remote_call(page, tmp_path):
         time.sleep(0.1)
     result = page.driver.execute_script("return window.remoteRun")
     assert result, "the remote call was not interrupted"
-    assert [o["ename"] for o in result["outputs"] if o["type"] == "error"] == ["KeyboardInterrupt"]
+    errors = [o for o in result["outputs"] if o["type"] == "error"]
+    assert [o["ename"] for o in errors] == ["KeyboardInterrupt"], errors
     assert page.text("kept") == "'browser state'"
     assert page.text("add(1, 1)") == "2", "the session survives an interrupt"
 
@@ -231,3 +235,64 @@ def test_wrong_token_and_executor_down(page, server):
         page.run_ok("r.configure(saved)")
     assert page.text("kept") == "'browser state'"
     assert page.text("add(3, 4)") == "7"
+
+
+STREAMED = """
+import bento_wasm.browser.http as http_module, numpy as np
+streamed = []
+_fetch_streaming = http_module.fetch_streaming
+def counting(*args, **kwargs):
+    response = _fetch_streaming(*args, **kwargs)
+    streamed.append(len(response.body))
+    return response
+http_module.fetch_streaming = counting
+"""
+
+
+def test_large_requests_go_through_fetch_and_the_answer_streams_into_wasm_memory(page):
+    page.run_ok(STREAMED)
+    try:
+        text = page.text(
+            "big = pd.DataFrame({'x': np.arange(2**18, dtype='float64')})\n"
+            "out = enrich(big, factor=3)\n"
+            "float(out.y.sum()) == 3 * float(big.x.sum()), len(out), len(streamed)"
+        )
+        assert text == "(True, 262144, 1)"
+        assert int(page.text("streamed[0]")) > 2**21, "the 2 MiB answer came through fetch"
+        assert page.text("add(1, 2)") == "3" and page.text("len(streamed)") == "1", (
+            "small requests keep synchronous XHR"
+        )
+    finally:
+        page.run_ok("http_module.fetch_streaming = _fetch_streaming")
+
+
+def test_a_streamed_answer_over_the_budget_is_refused_before_it_is_copied(page):
+    page.run_ok(
+        "@remote\ndef grow(data, n):\n    import numpy as np\n    return np.zeros(n, 'uint8')\n"
+        "import pyodide_js, numpy as np\nfrom bento_wasm.memory.budget import active\n"
+        "sent = np.ones(2**18)\n"
+        "def heap():\n    return pyodide_js._module.HEAP8.length"
+    )
+    in_use = int(page.text("active().snapshot(exact=True).in_use"))
+    page.run_ok(f"%memory --budget {in_use // 2**20 + 32}MiB")  # 32 MiB free
+    try:
+        before = int(page.text("heap()"))
+        [error] = page.errors("big = grow(sent, 64 * 2**20)")
+        after = int(page.text("heap()"))
+        assert error["ename"] == "MemoryBudgetExceeded", error
+        assert "the executor's answer" in error["evalue"] and "64.0 MiB" in error["evalue"]
+        assert after - before < 16 * 2**20, "the answer was copied into wasm memory"
+        assert page.text("len(grow(sent, 1024))") == "1024", "what fits is still admitted"
+    finally:
+        page.run_ok("%memory --budget 75%")
+
+
+def test_a_large_request_to_an_executor_that_is_down_says_so(page):
+    page.run_ok("import bento_wasm.offload.calls as r\nsaved = r.current()\nsent = np.ones(2**18)")
+    try:
+        page.run_ok(f"r.connect('http://127.0.0.1:{free_port()}', 't')")
+        [error] = page.errors("add(sent, 1)")
+        assert error["ename"] == "ExecutorError" and "not reachable" in error["evalue"], error
+    finally:
+        page.run_ok("r.configure(saved)")
+    assert page.text("kept") == "'browser state'"

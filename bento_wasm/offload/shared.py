@@ -1,0 +1,194 @@
+"""Large buffers between the executor and a kernel on the same machine, through a shared file.
+
+A 100 MiB argument sent to a kernel as ZMQ frames is copied into the message, through the
+kernel's socket and back out of its IOPub thread: about half a second per round trip here.
+When the session's kernel runs on the executor's machine, the executor lands the request body
+in a file in shared memory (``/dev/shm``, else the temporary directory) and the kernel maps
+it: its Arrow buffers are read in place. The kernel writes its answer's Arrow streams straight
+into a file of its own (sized first, written once) and the executor maps it and sends it to
+the browser from there. The comm message carries only the header and the file's name; a
+kernel behind a gateway keeps the ZMQ path (base64 frames).
+
+Files are named ``bento-<tag>-<random>``; the executor removes a session's leftovers
+(:func:`sweep`) when a call ends and when the session closes. Space is reserved up front
+(``posix_fallocate``): a full ``/dev/shm`` is an ``OSError`` here, never a ``SIGBUS`` later.
+Stdlib only (the executor and the kernel both import it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import tempfile
+import uuid
+
+from ..errors import ExecutorError, TransferError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+__all__ = [
+    "SharedFile",
+    "answer_buffers",
+    "directory",
+    "probe",
+    "slices",
+    "spans",
+    "sweep",
+    "write_parts",
+]
+
+PREFIX = "bento-"
+#: Smaller requests and answers stay in messages: a file costs more than copying them.
+MIN_BYTES = 2**20
+
+
+def directory() -> str:
+    """Where shared files go: ``/dev/shm`` (memory) when it exists, else the temp directory."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+
+
+class SharedFile:
+    """A file mapped into memory: :meth:`create` one to write, :meth:`open` one to read."""
+
+    def __init__(self, path: str, mapping: mmap.mmap | None, size: int) -> None:
+        self.path = path
+        self.mapping = mapping
+        self.size = size
+
+    @classmethod
+    def create(cls, size: int, tag: str, where: str | None = None) -> SharedFile:
+        """A new file of ``size`` bytes, its space reserved; raises ``OSError`` if it cannot be."""
+        path = os.path.join(where or directory(), f"{PREFIX}{tag}-{uuid.uuid4().hex}")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if size:
+                os.posix_fallocate(fd, 0, size)
+            mapping = mmap.mmap(fd, size) if size else None
+        except OSError:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        os.close(fd)
+        return cls(path, mapping, size)
+
+    @classmethod
+    def open(cls, path: str, *, private: bool = False) -> SharedFile:
+        """Map an existing file: read-only, or ``private`` (copy on write: the reader may
+        change its arrays, the file is untouched)."""
+        if not os.path.basename(path).startswith(PREFIX):
+            raise TransferError(f"{path} is not a bento shared file; are both sides one release?")
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            access = mmap.ACCESS_COPY if private else mmap.ACCESS_READ
+            mapping = mmap.mmap(handle.fileno(), size, access=access) if size else None
+        return cls(path, mapping, size)
+
+    def view(self) -> memoryview:
+        return memoryview(self.mapping if self.mapping is not None else b"")
+
+    def unlink(self) -> None:
+        """Remove the name; the mapping stays valid until :meth:`close` (and its views)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+    def close(self) -> None:
+        """Unmap, unless views of it are still alive (then the mapping goes with them)."""
+        if self.mapping is not None:
+            with contextlib.suppress(BufferError):
+                self.mapping.close()
+
+
+def spans(sizes: Sequence[int], start: int = 0) -> list[list[int]]:
+    """``[offset, length]`` of consecutive buffers of ``sizes`` starting at ``start``."""
+    out, at = [], start
+    for size in sizes:
+        out.append([at, int(size)])
+        at += int(size)
+    return out
+
+
+def slices(view: memoryview, ranges: Sequence[Sequence[int]]) -> list[memoryview]:
+    """Views of ``view`` at each ``[offset, length]`` (checked: a bad span is a TransferError)."""
+    out = []
+    for offset, length in ranges:
+        if offset < 0 or length < 0 or offset + length > view.nbytes:
+            raise TransferError(
+                f"span {offset}+{length} is outside a shared file of {view.nbytes} bytes; "
+                "are both sides one release?"
+            )
+        out.append(view[offset : offset + length])
+    return out
+
+
+def nbytes(parts: Sequence[Any]) -> int:
+    """The total size of buffers and :class:`~bento_wasm.offload.values.IpcPart` s."""
+    from .values import IpcPart
+
+    return sum(p.nbytes if isinstance(p, IpcPart) else memoryview(p).nbytes for p in parts)
+
+
+def write_parts(parts: Sequence[Any], tag: str, where: str) -> tuple[str, list[int]]:
+    """Write buffers / :class:`~bento_wasm.offload.values.IpcPart` s into one new shared file;
+    its path and the parts' sizes. Each IpcPart is written straight into the file."""
+    from .values import IpcPart
+
+    sizes = [p.nbytes if isinstance(p, IpcPart) else memoryview(p).nbytes for p in parts]
+    shared = SharedFile.create(sum(sizes), tag, where)
+    try:
+        view = shared.view()
+        for part, (offset, length) in zip(parts, spans(sizes), strict=True):
+            target = view[offset : offset + length]
+            if isinstance(part, IpcPart):
+                part.write_into(target)
+            else:
+                target[:] = memoryview(part).cast("B")
+            target.release()
+        view.release()
+    except BaseException:
+        shared.close()
+        shared.unlink()
+        raise
+    shared.close()
+    return shared.path, sizes
+
+
+def probe(tag: str, where: str) -> SharedFile:
+    """A small file holding ``tag``: a kernel that reads it back shares this machine's files."""
+    token = tag.encode()
+    created = SharedFile.create(len(token), tag, where)
+    created.view()[:] = token
+    created.close()
+    return created
+
+
+def answer_buffers(answer: dict[str, Any]) -> list[memoryview]:
+    """The buffers a kernel wrote into a shared file (``{"path", "sizes"}``), as views of its
+    mapping; its name is removed at once (the mapping lives as long as the views)."""
+    try:
+        mapped = SharedFile.open(str(answer["path"]))
+    except OSError as exc:
+        raise ExecutorError(
+            f"the remote kernel's answer file is gone ({exc}); something removed it from the "
+            "shared directory. Run the call again.",
+            status=502,
+        ) from exc
+    mapped.unlink()
+    return slices(mapped.view(), spans(answer["sizes"]))
+
+
+def sweep(tag: str, where: str | None = None) -> int:
+    """Remove files left by calls tagged ``tag`` (a call that timed out, a killed kernel)."""
+    folder = where or directory()
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(folder):
+            if name.startswith(f"{PREFIX}{tag}-"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
