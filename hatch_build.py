@@ -1,6 +1,7 @@
 """Hatch build hook: the wheel carries the browser side as package data.
 
-``bento_wasm/assets/`` gets ``worker_js/kernel`` (BentoKernel, the worker), ``worker_js/page``
+``bento_wasm/assets/`` gets ``worker_js/kernel`` (BentoKernel, the worker), ``worker_js/node``
+(the Node.js host of headless runs), ``worker_js/page``
 and ``worker_js/dist`` (the notebook page and its esbuild bundle, without source maps), so a
 ``pip install``ed server has its page and worker. The browser wheel (``./dev wheel``, what the
 worker installs with micropip) is built with ``BENTO_BROWSER_WHEEL=1`` and carries none of it.
@@ -14,7 +15,12 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-ASSETS = {"worker_js/kernel": "kernel", "worker_js/page": "page", "worker_js/dist": "dist"}
+ASSETS = {
+    "worker_js/kernel": "kernel",
+    "worker_js/node": "node",
+    "worker_js/page": "page",
+    "worker_js/dist": "dist",
+}
 
 
 class AssetsHook(BuildHookInterface):  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import RunFailed, RunRefused
+from ..errors import RunFailed, RunRefused, RuntimeAssemblyError
 
 __all__ = ["main"]
 
@@ -74,6 +74,12 @@ def parser() -> argparse.ArgumentParser:
         help="a warehouse connection besides the server's (default: demo DuckDB)",
     )
     p.add_argument("--keep-files", action="store_true", help="keep the run's folder")
+    p.add_argument(
+        "--runtime",
+        default=None,
+        metavar="DIR",
+        help="the Pyodide runtime (default: the checkout's, else the user's cache, assembled once)",
+    )
     return p
 
 
@@ -110,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             report_mode=args.report_mode,
             prepare_only=args.prepare_only,
+            runtime=args.runtime,
         )
+    except RuntimeAssemblyError as exc:
+        print(f"bento run: {exc.message}", file=sys.stderr)
+        return 2
     except RunRefused as exc:
         print(f"bento run: refused: {exc.message}", file=sys.stderr)
         return 2

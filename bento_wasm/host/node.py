@@ -26,7 +26,18 @@ from ..errors import ProtocolError, RunRefused
 __all__ = ["CellOutcome", "NodeKernel", "namespace_prefix"]
 
 REPO = Path(__file__).resolve().parents[2]
-HOST_SCRIPT = REPO / "worker_js" / "node" / "host.mjs"
+#: The checkout's host script, else the installed package's copy (bento_wasm/assets/node).
+HOST_SCRIPT = next(
+    (
+        path
+        for path in (
+            REPO / "worker_js" / "node" / "host.mjs",
+            Path(__file__).resolve().parents[1] / "assets" / "node" / "host.mjs",
+        )
+        if path.is_file()
+    ),
+    REPO / "worker_js" / "node" / "host.mjs",
+)
 RUN_MOUNT = "/bento-run"
 
 

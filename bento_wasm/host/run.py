@@ -82,7 +82,7 @@ def execute_notebook(
         log_output=log_output,
         execution_timeout=execution_timeout,
         cwd=cwd,
-        runtime=Path(runtime) if runtime else REPO / "runtime" / "pyodide",
+        runtime=_runtime(runtime),
         wheel=Path(wheel) if wheel else None,
         start_timeout=start_timeout,
     )
@@ -101,3 +101,11 @@ def execute_notebook(
 
 
 _LITERALS = (str, int, float, bool, list, dict, tuple, type(None))
+
+
+def _runtime(given: str | os.PathLike[str] | None) -> Path:
+    """``runtime`` if given (verified), else the checkout's, else the one assembled in the
+    user's cache (on first use, with progress): as ``bento serve`` finds it."""
+    from ..server.serve import runtime_folder
+
+    return runtime_folder(Path(given) if given else None, REPO / "runtime" / "pyodide")

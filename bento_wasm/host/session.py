@@ -76,9 +76,12 @@ class Run:
         found = sorted(
             folder.glob("bento_wasm-*-py3-none-any.whl"), key=lambda p: p.stat().st_mtime
         )
-        if not found:
-            raise RunRefused(f"no bento_wasm wheel in {folder}; build it with ./dev wheel")
-        return found[-1]
+        if found:
+            return found[-1]  # a checkout: the wheel ./dev wheel built
+        from ..runtime import default_cache
+        from ..server.browser_wheel import ensure_browser_wheel
+
+        return ensure_browser_wheel(default_cache() / "wheels")  # installed: made from itself
 
     def execute(self, run_dir: Path, plan: RunPlan) -> RunResult:
         from .lineage import Lineage

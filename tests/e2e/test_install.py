@@ -39,7 +39,7 @@ def venv(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
     python = work / "venv" / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"{wheel}[server]"], check=True, cwd=work
+        [str(python), "-m", "pip", "install", "-q", f"{wheel}[server,runs]"], check=True, cwd=work
     )
     yield work
 
@@ -124,3 +124,26 @@ def test_a_runtime_folder_that_fails_verification_is_refused(venv, tmp_path):
     assert result.returncode == 1
     assert f"--runtime {tmp_path} is not a usable Pyodide 0.27.7 runtime" in result.stderr
     assert "bento runtime assemble" in result.stderr or "assemble" in result.stderr
+
+
+def test_bento_run_runs_a_notebook_from_the_installed_package(venv, tmp_path):
+    """The headless runner's Node host and browser wheel come from the installed package."""
+    source = tmp_path / "in.ipynb"
+    cells = [("n = 1", ["parameters"]), ("import bento_wasm, sys\nprint(n * 21, sys.platform)", [])]
+    source.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {"tags": tags}, "source": code,
+                   "outputs": [], "execution_count": None} for code, tags in cells],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))  # fmt: skip
+    out = tmp_path / "out.ipynb"
+    result = subprocess.run(
+        [str(venv / "venv" / "bin" / "bento"), "run", str(source), str(out), "-p", "n", "2",
+         f"--runtime={RUNTIME}"],
+        capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    printed = "".join("".join(o.get("text", "")) for o in record["cells"][-1]["outputs"])
+    assert "42 emscripten" in printed, record["cells"][-1]
