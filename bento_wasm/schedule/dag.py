@@ -178,7 +178,7 @@ from __future__ import annotations
 
 import datetime
 
-from airflow.sdk import DAG, Asset
+from airflow.sdk import {airflow_names}
 
 from bento_wasm.airflow import BentoOperator, OwnerNotifier
 
@@ -202,7 +202,7 @@ def render_dag(spec: ScheduleSpec) -> str:
             f"SCHEDULE = [\n{rows}]\n"
         )
     return (
-        _HEADER
+        _HEADER.format(airflow_names="DAG" if spec.cron else "DAG, Asset")
         + f"NOTEBOOK = {literal(spec.notebook)}\n"
         + f"OWNER = {literal(spec.owner)}\n"
         + "#: Injected into the notebook's `parameters` cell. Strings are Jinja templates\n"

@@ -58,6 +58,7 @@ def test_a_cron_schedule_writes_its_choices_as_literals():
 def test_an_asset_schedule_lists_the_tables_it_waits_for():
     source = render_dag(spec(cron=None, assets=(asset_uri("warehouse", "orders"),)))
     assert "    Asset(uri='bento://warehouse/orders'),\n" in source
+    assert "from airflow.sdk import DAG, Asset\n" in source
     assert constants(source)["SCHEDULE"] == "[Asset(uri='bento://warehouse/orders')]"
 
 
@@ -80,7 +81,7 @@ def test_nothing_typed_becomes_code(changes):
     assert imports == [
         "from __future__ import annotations",
         "import datetime",
-        "from airflow.sdk import DAG, Asset",
+        "from airflow.sdk import DAG",
         "from bento_wasm.airflow import BentoOperator, OwnerNotifier",
     ]
     calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
