@@ -642,7 +642,9 @@ class Airflow:
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
             "AIRFLOW__API_AUTH__JWT_SECRET": "bento-test-jwt-secret",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            # SQLite serialises the components' writes; on a busy machine an execution API
+            # call can wait seconds for the lock (the 5 s default abandoned a task's start).
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "PYTHONUNBUFFERED": "1",
             **env,
@@ -679,21 +681,26 @@ class Airflow:
         with sqlite3.connect(f"file:{self.home / 'airflow.db'}?mode=ro", uri=True) as db:
             return list(db.execute(query, args))
 
+    def start(self, component: str) -> None:
+        log = self.home / f"{component}.log"
+        process = subprocess.Popen(
+            [str(self.bin / "airflow"), component],
+            env=self.env, cwd=self.home, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.processes.append((process, log))
+
     @contextmanager
     def services(self) -> Iterator[Airflow]:
         try:
-            for component in ("api-server", "dag-processor", "scheduler"):
-                log = self.home / f"{component}.log"
-                process = subprocess.Popen(
-                    [str(self.bin / "airflow"), component],
-                    env=self.env, cwd=self.home, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )  # fmt: skip
-                self.processes.append((process, log))
+            # The API server first: the tasks the scheduler starts report to it.
+            self.start("api-server")
             wait_for(
                 lambda: _answers(f"http://127.0.0.1:{self.port}/api/v2/monitor/health"),
                 180, "Airflow's API server", self.tail,
             )  # fmt: skip
+            self.start("dag-processor")
+            self.start("scheduler")
             yield self
         finally:
             for process, _ in reversed(self.processes):
