@@ -697,7 +697,7 @@ class Airflow:
             self.start("api-server")
             wait_for(
                 lambda: _answers(f"http://127.0.0.1:{self.port}/api/v2/monitor/health"),
-                180, "Airflow's API server", self.tail,
+                420, "Airflow's API server", self.tail,  # slow to import on a busy machine
             )  # fmt: skip
             self.start("dag-processor")
             self.start("scheduler")
@@ -719,27 +719,6 @@ class Airflow:
             f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
             for _, log in self.processes
         )
-
-
-def write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
-    """A notebook of code cells (source, tags) at ``path``."""
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "metadata": {"tags": tags},
-                "outputs": [],
-                "source": source,
-            }
-            for source, tags in cells
-        ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb, indent=1))
-    return path
 
 
 def stream_text(record: Path) -> str:

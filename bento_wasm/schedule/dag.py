@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["ScheduleSpec", "asset_uri", "dag_id_for", "literal", "render_dag"]
+__all__ = ["ScheduleSpec", "asset_uri", "dag_id_for", "literal", "render_dag", "render_now"]
 
 #: Airflow's own presets, accepted as they are besides five-field cron expressions.
 PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
@@ -228,3 +228,33 @@ def render_dag(spec: ScheduleSpec) -> str:
         + "        on_failure_callback=OwnerNotifier(owner=OWNER),\n"
         + "    )\n"
     )
+
+
+_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]+)\s*\}\}")
+
+
+def render_now(parameters: dict[str, Any], now: Any, run_id: str) -> dict[str, Any]:
+    """The parameters of a run started by hand now (the page's *Run now*): ``{{ ds }}``,
+    ``{{ ds_nodash }}``, ``{{ ts }}`` and ``{{ run_id }}`` rendered as Airflow would render them
+    for a manual run at ``now`` (an aware datetime); any other template is refused by name,
+    since only Airflow knows its value."""
+    known = {
+        "ds": now.date().isoformat(),
+        "ds_nodash": now.strftime("%Y%m%d"),
+        "ts": now.isoformat(),
+        "run_id": run_id,
+    }
+
+    def one(name: str, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        rendered = _TEMPLATE.sub(lambda m: known.get(m.group(1), m.group(0)), value)
+        if "{{" in rendered or "{%" in rendered:
+            raise ConfigError(
+                f"parameter {name!r} = {value!r}: Run now renders only "
+                f"{', '.join('{{ ' + k + ' }}' for k in known)}; give a plain value to try it, "
+                "Airflow renders the rest on schedule"
+            )
+        return rendered
+
+    return {name: one(name, value) for name, value in parameters.items()}

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bento_wasm import cli
-from tests.helpers import Airflow, stream_text, write_notebook
+from tests.helpers import Airflow, notebook, stream_text
 
 pytestmark = pytest.mark.airflow
 
@@ -28,6 +28,11 @@ DOWNSTREAM = [
 ]
 
 
+def notebook_at(path, cells):
+    notebook(*cells, path=path)
+    return path
+
+
 def schedule(notebook, airflow, runs, *when):
     argv = ["schedule", str(notebook), *when, "--owner", "ana@example.com"]
     argv += ["--dags-folder", str(airflow.dags), "--output-dir", str(runs)]
@@ -38,14 +43,14 @@ def test_an_upload_of_orders_triggers_the_notebook_that_reads_orders(tmp_path):
     warehouse = {"default": f"duckdb://{tmp_path / 'warehouse.duckdb'}"}
     airflow = Airflow(tmp_path / "airflow", BENTO_CONNECTIONS=json.dumps(warehouse))
     runs = tmp_path / "runs"
-    downstream = write_notebook(tmp_path / "report.ipynb", DOWNSTREAM)
+    downstream = notebook_at(tmp_path / "report.ipynb", DOWNSTREAM)
     schedule(downstream, airflow, runs, "--on-assets")
     assert "Asset(uri='bento://default/orders')" in (airflow.dags / "bento_report.py").read_text()
     # The upstream notebook runs once, as soon as the scheduler sees it.
-    schedule(write_notebook(tmp_path / "load.ipynb", UPSTREAM), airflow, runs, "--cron", "@once")
+    schedule(notebook_at(tmp_path / "load.ipynb", UPSTREAM), airflow, runs, "--cron", "@once")
 
     with airflow.services():
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 900
         rows: list[tuple[str, str, str]] = []
         while time.monotonic() < deadline:
             rows = airflow.sql("SELECT dag_id, run_type, state FROM dag_run ORDER BY dag_id")

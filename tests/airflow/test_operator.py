@@ -13,7 +13,7 @@ import json
 import pytest
 
 from bento_wasm import cli
-from tests.helpers import Airflow, free_port, stream_text, write_notebook
+from tests.helpers import Airflow, free_port, notebook, stream_text
 
 pytestmark = pytest.mark.airflow
 
@@ -64,6 +64,11 @@ def warehouse(tmp_path):
     return {"default": f"duckdb://{tmp_path / 'warehouse.duckdb'}"}
 
 
+def notebook_at(path, cells):
+    notebook(*cells, path=path)
+    return path
+
+
 def today() -> str:
     # The generated DAG starts today (UTC); a run for today is within its schedule.
     return datetime.datetime.now(datetime.UTC).date().isoformat()
@@ -86,7 +91,7 @@ def table_rows(airflow, warehouse, query):
 
 def test_a_generated_cron_dag_parses_and_runs_with_templated_parameters(tmp_path, warehouse):
     airflow = Airflow(tmp_path / "airflow", BENTO_CONNECTIONS=json.dumps(warehouse))
-    notebook = write_notebook(tmp_path / "daily.ipynb", DAILY)
+    notebook = notebook_at(tmp_path / "daily.ipynb", DAILY)
     runs = tmp_path / "runs"
     schedule(notebook, airflow, runs, "--cron", "0 6 * * *", "-p", "day", "{{ ds }}")
 
@@ -164,7 +169,7 @@ def test_a_failing_notebook_fails_the_task_names_the_cell_and_emails_the_owner(t
             BENTO_CONNECTIONS=json.dumps(warehouse),
             AIRFLOW_CONN_SMTP_DEFAULT=json.dumps(connection),
         )
-        notebook = write_notebook(tmp_path / "fragile.ipynb", FRAGILE)
+        notebook = notebook_at(tmp_path / "fragile.ipynb", FRAGILE)
         runs = tmp_path / "runs"
         schedule(notebook, airflow, runs, "--cron", "@daily")
         done = airflow.run("dags", "test", "bento_fragile", today(), timeout=900, check=False)

@@ -8,6 +8,7 @@ import pytest
 
 from bento_wasm.errors import ConfigError
 from bento_wasm.schedule import ScheduleSpec, asset_uri, dag_id_for, render_dag
+from bento_wasm.schedule.dag import render_now
 from bento_wasm.schedule.report import failure_email, failure_line
 
 
@@ -152,3 +153,35 @@ def test_failure_texts_name_the_cell_from_one_the_error_and_the_record():
     assert subject.startswith("[bento] bento_a: a.ipynb failed at cell 4 (x = 1 / 0)")
     assert "&lt;b&gt;" in body and "<b>" not in body.replace("<b>a.ipynb</b>", "")
     assert "/runs/a-1.ipynb" in body and "bento_a / r1 (try 2)" in body
+
+
+def test_the_readme_shows_the_dag_the_generator_writes():
+    from tests.helpers import ROOT
+
+    shown = render_dag(
+        ScheduleSpec(
+            notebook="/srv/notebooks/daily_sales.ipynb",
+            owner="ana@example.com",
+            output_dir="/srv/notebooks/runs",
+            cron="0 6 * * *",
+            parameters={"day": "{{ ds }}", "region": "DE"},
+            start_date="2026-11-30",
+        )
+    )
+    assert f"```python\n{shown}```" in (ROOT / "README.md").read_text()
+
+
+def test_run_now_renders_the_run_context_it_knows_and_refuses_the_rest():
+    import datetime
+
+    now = datetime.datetime(2026, 11, 30, 8, 5, tzinfo=datetime.UTC)
+    given = {"day": "{{ ds }}", "tag": "x-{{ds_nodash}}-{{ run_id }}", "n": 3}
+    assert render_now(given, now, "manual__1") == {
+        "day": "2026-11-30",
+        "tag": "x-20261130-manual__1",
+        "n": 3,
+    }
+    with pytest.raises(
+        ConfigError, match="parameter 'when' = '\\{\\{ next_ds \\}\\}': Run now renders only"
+    ):
+        render_now({"when": "{{ next_ds }}"}, now, "manual__1")
