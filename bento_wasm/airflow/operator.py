@@ -22,7 +22,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from ..errors import RunFailed
 from ..schedule.dag import asset_uri
-from ..schedule.report import failure_line
+from ..schedule.report import failure_fields, failure_line
 
 __all__ = ["BentoOperator", "NotebookRunFailed", "table_asset"]
 
@@ -121,7 +121,7 @@ class BentoOperator(BaseOperator):  # type: ignore[misc]  # Airflow ships no typ
                 progress=False,
             )
         except RunFailed as exc:
-            failure = exc.to_dict()
+            failure = failure_fields(exc)
             if exc.output_path:
                 ti.xcom_push(key="record", value=str(exc.output_path))
             raise NotebookRunFailed(failure_line(self.notebook, failure), failure) from exc

@@ -10,7 +10,19 @@ from __future__ import annotations
 import html
 from typing import Any
 
-__all__ = ["failure_email", "failure_line"]
+__all__ = ["failure_email", "failure_fields", "failure_line"]
+
+
+def failure_fields(error: Any) -> dict[str, Any]:
+    """The failing cell, its error and the record, from a :class:`~bento_wasm.errors.RunFailed`
+    (its ``to_dict`` names the RunFailed itself; these texts name the cell's own error)."""
+    return {
+        "cell_index": getattr(error, "cell_index", None),
+        "cell_first_line": getattr(error, "cell_first_line", None),
+        "ename": getattr(error, "ename", None) or type(error).__name__,
+        "evalue": getattr(error, "evalue", None) or str(error),
+        "output_path": getattr(error, "output_path", None),
+    }
 
 
 def _cell(failure: dict[str, Any]) -> str:

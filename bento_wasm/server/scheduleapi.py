@@ -24,6 +24,7 @@ from tornado import web
 from ..errors import BentoError, ConfigError, RunFailed
 from ..schedule.dag import ScheduleSpec, asset_uri, dag_id_for, render_dag, render_now
 from ..schedule.notebook import parameters_of, read_notebook
+from ..schedule.report import failure_fields
 from .api import BentoAPIHandler
 
 __all__ = ["handlers", "run_summary"]
@@ -157,7 +158,7 @@ class RunNowHandler(_ScheduleHandler):
             return {
                 "status": "failed",
                 "record": self.contents_path(record),
-                "error": exc.to_dict(),
+                "error": failure_fields(exc),  # the cell's own error, not RunFailed's
             }
         return {"status": "completed", "record": self.contents_path(record), "error": None}
 

@@ -140,7 +140,7 @@ def test_run_now_writes_records_and_the_runs_pane_lists_them(server):
     status, failed = call(server, "POST", "/bento/api/schedule/run", bad)
     assert status == 200, failed
     assert failed["status"] == "failed"
-    # RunFailed.to_dict: its ename/evalue fields are the cell's error (they shadow the class's).
+    # The cell's own error, not the RunFailed that carries it.
     assert (failed["error"]["ename"], failed["error"]["evalue"]) == (
         "AssertionError",
         "limit must be positive",

@@ -9,7 +9,7 @@ import pytest
 from bento_wasm.errors import ConfigError
 from bento_wasm.schedule import ScheduleSpec, asset_uri, dag_id_for, render_dag
 from bento_wasm.schedule.dag import render_now
-from bento_wasm.schedule.report import failure_email, failure_line
+from bento_wasm.schedule.report import failure_email, failure_fields, failure_line
 
 
 def spec(**changes):
@@ -185,3 +185,23 @@ def test_run_now_renders_the_run_context_it_knows_and_refuses_the_rest():
         ConfigError, match="parameter 'when' = '\\{\\{ next_ds \\}\\}': Run now renders only"
     ):
         render_now({"when": "{{ next_ds }}"}, now, "manual__1")
+
+
+def test_failure_fields_name_the_cells_error_not_the_run_failed():
+    from bento_wasm.errors import RunFailed
+
+    error = RunFailed(
+        "the run failed",
+        cell_index=2,
+        cell_first_line="x = 1 / 0",
+        ename="ZeroDivisionError",
+        evalue="division by zero",
+        output_path="/runs/a.ipynb",
+    )
+    assert failure_fields(error) == {
+        "cell_index": 2,
+        "cell_first_line": "x = 1 / 0",
+        "ename": "ZeroDivisionError",
+        "evalue": "division by zero",
+        "output_path": "/runs/a.ipynb",
+    }
