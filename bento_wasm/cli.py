@@ -4,6 +4,7 @@ dispatches to it (the table below is data, the commands' modules load on first u
     bento runtime assemble|verify [--dest DIR]    the Pyodide runtime (bento_wasm.runtime)
     bento run IN.ipynb [OUT.ipynb] [-p NAME VALUE]  a headless run (bento_wasm.host.cli)
     bento serve [--port N] [--runtime DIR] ...    the page and the executor (server extra)
+    bento schedule NOTEBOOK --cron CRON|--on-assets --owner EMAIL   its DAG file (schedule/)
 
 A command module exposes ``main(argv: list[str] | None) -> int`` and parses its own
 arguments, so ``python -m <module>`` and ``bento <command>`` take the same ones.
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runtime": ("bento_wasm.runtime", "assemble or verify the Pyodide runtime"),
     "run": ("bento_wasm.host.cli", "run a notebook headless in WebAssembly (papermill's options)"),
     "serve": ("bento_wasm.server.serve", "serve the notebook page and the executor"),
+    "schedule": ("bento_wasm.schedule.command", "write a notebook's Airflow DAG file, for review"),
 }
 
 

@@ -601,3 +601,130 @@ class StaticSite:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# -- Airflow (scheduled notebooks): its own venv, a home per test, real components -------------
+
+AIRFLOW_VENV = ROOT / ".venv-airflow"
+
+
+def airflow_bin() -> Path:
+    """``.venv-airflow/bin``, set up first by ``./dev airflow`` (idempotent: a stamp check when
+    it is current; Airflow 3 from PyPI, about 90 s, the first time)."""
+    subprocess.run([str(ROOT / "dev"), "airflow"], check=True, timeout=1800)
+    return AIRFLOW_VENV / "bin"
+
+
+class Airflow:
+    """An Airflow 3 home in a temp folder: SQLite metadata database, a dags folder, the CLI.
+
+    ``services()`` starts the real scheduler, DAG processor and API server (LocalExecutor;
+    the tasks report to the API server's execution API) and stops them on exit.
+    """
+
+    def __init__(self, home: Path, **env: str) -> None:
+        self.bin = airflow_bin()
+        self.home = home
+        self.dags = home / "dags"
+        self.dags.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "2",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "bento-test-jwt-secret",
+            # SQLite serialises the components' writes; on a busy machine an execution API
+            # call can wait seconds for the lock (the 5 s default abandoned a task's start).
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.run("db", "migrate", timeout=300)
+
+    def run(
+        self, *args: str, timeout: float = 600, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """``airflow ARGS`` in this home; output (stdout and stderr together) in ``.stdout``."""
+        done = subprocess.run(
+            [str(self.bin / "airflow"), *args],
+            env=self.env, cwd=self.home, text=True, timeout=timeout,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(f"airflow {' '.join(args)} failed:\n{done.stdout[-6000:]}")
+        return done
+
+    def python(self, code: str, timeout: float = 300) -> Any:
+        """Run ``code`` in the Airflow venv with this home; it prints one JSON value."""
+        done = subprocess.run(
+            [str(self.bin / "python"), "-c", code],
+            env=self.env, cwd=self.home, text=True, timeout=timeout, capture_output=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-6000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows from the metadata database (read only)."""
+        import sqlite3
+
+        with sqlite3.connect(f"file:{self.home / 'airflow.db'}?mode=ro", uri=True) as db:
+            return list(db.execute(query, args))
+
+    def start(self, component: str) -> None:
+        log = self.home / f"{component}.log"
+        process = subprocess.Popen(
+            [str(self.bin / "airflow"), component],
+            env=self.env, cwd=self.home, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.processes.append((process, log))
+
+    @contextmanager
+    def services(self) -> Iterator[Airflow]:
+        try:
+            # The API server first: the tasks the scheduler starts report to it.
+            self.start("api-server")
+            wait_for(
+                lambda: _answers(f"http://127.0.0.1:{self.port}/api/v2/monitor/health"),
+                420, "Airflow's API server", self.tail,  # slow to import on a busy machine
+            )  # fmt: skip
+            self.start("dag-processor")
+            self.start("scheduler")
+            yield self
+        finally:
+            for process, _ in reversed(self.processes):
+                if process.poll() is None:
+                    os.killpg(process.pid, 15)  # the component and the workers it forked
+            for process, _ in self.processes:
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, 9)
+                    process.wait(10)
+            self.processes.clear()
+
+    def tail(self) -> str:
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+            for _, log in self.processes
+        )
+
+
+def stream_text(record: Path) -> str:
+    """Everything a run's record printed (its stream outputs), in order."""
+    nb = json.loads(record.read_text())
+    return "".join(
+        "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )  # fmt: skip

@@ -10,6 +10,7 @@ Paths (under the server's base URL):
     /bento/static/kernel/...     worker_js/kernel/ (BentoKernel, the worker) and protocol.json
     /bento/static/page/...       the notebook page's bundle (worker_js/dist/)
     /bento/api/...               the executor's API (token auth; see dataapi.py)
+    /bento/api/schedule/...      the Schedule dialog and Runs pane (see scheduleapi.py)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Dict, Float, Int, List, Unicode
 
 from . import api, dataapi
+from .scheduleapi import handlers as schedule_handlers
 from .sessionapi import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
 
@@ -229,3 +231,4 @@ class BentoApp(ExtensionApp):
         self.handlers.extend(api.handlers())
         self.handlers.extend(dataapi.handlers(self))
         self.handlers.extend(session_handlers(self))
+        self.handlers.extend(schedule_handlers(self))

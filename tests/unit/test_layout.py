@@ -29,6 +29,7 @@ CORE = (
     "offload",
     "runs",
     "ipython",
+    "schedule",
 )
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
@@ -45,7 +46,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ipython": {"errors", "environment", "kernel", "memory", "data", "offload"},
     "__init__": {"errors", "ipython", "data", "offload"},  # connect() sets both executors
     "cli": set(),  # dispatches by name (importlib): each command lives with its capability
+    "schedule": {"errors", "runs"},
     "browser": {*CORE, "__init__"},
+    "airflow": {"errors", "runs", "schedule"},
     "server": {*CORE, "__init__"},
     "host": {*CORE, "server", "__init__"},  # headless runs: Node.js, prefetch, uploads
 }
@@ -58,6 +61,7 @@ FOREIGN_LAYERS = {
     "jupyter_server": "server",
     "tornado": "server",
     "traitlets": "server",
+    "airflow": "airflow",
 }
 
 

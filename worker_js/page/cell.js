@@ -1,7 +1,7 @@
 // One notebook cell: a CodeMirror 6 editor (Python or Markdown), its prompt and its outputs.
 import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
-import { Compartment, Prec } from "@codemirror/state";
+import { Compartment, EditorState, Prec, StateEffect } from "@codemirror/state";
 import { python } from "@codemirror/lang-python";
 import { markdown } from "@codemirror/lang-markdown";
 import { badgeFromOutput } from "./badges.js";
@@ -99,6 +99,14 @@ export class Cell {
         }),
       ],
     });
+  }
+
+  /** A run record's cell: shown, never edited or run. */
+  setReadOnly() {
+    this.editor.dispatch({
+      effects: StateEffect.appendConfig.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
+    });
+    this.node.classList.add("read-only");
   }
 
   get source() {

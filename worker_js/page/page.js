@@ -9,6 +9,7 @@ import { KERNELS, NO_KERNEL, createKernel } from "./kernels.js";
 import { DEFAULT_METADATA } from "./ipynb.js";
 import { Notebook } from "./notebook.js";
 import { MemoryMeter } from "./memory.js";
+import { Scheduler } from "./schedule.js";
 import { StatusBar } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
@@ -34,6 +35,7 @@ class Page {
     this.kernel = null;
     this.kind = NO_KERNEL;
     this._wire();
+    this.scheduler = new Scheduler(this);
   }
 
   _wire() {
@@ -130,6 +132,25 @@ class Page {
     }
   }
 
+  /** A run record (?record=1): read-only, no kernel, a banner naming the run, scrolled to the
+   *  failing cell (?cell=N, its index in the record). */
+  showRecord() {
+    document.body.classList.add("record-view");
+    for (const cell of this.notebook.cells) cell.setReadOnly();
+    const meta = this.notebook.metadata.papermill || {};
+    const status = (this.notebook.metadata.bento || {}).status || (meta.exception ? "failed" : "completed");
+    const params = Object.entries(meta.parameters || {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+    this.banner(`Run record ${this.notebook.path} (read-only, no kernel): ${status}, started ` +
+      `${meta.start_time || "?"}${params ? `, parameters ${params}` : ""}.`,
+    { kind: status === "failed" ? "alert" : "info" });
+    const index = Number(this.params.get("cell"));
+    const target = this.params.has("cell") ? this.notebook.cells[index] : null;
+    if (target) {
+      target.node.classList.add("failing");
+      target.node.scrollIntoView({ block: "center" });
+    }
+  }
+
   _setParam(name, value) {
     this.params.set(name, value);
     history.replaceState(null, "", `${location.pathname}?${this.params}`);
@@ -200,6 +221,7 @@ async function main() {
   $("path").value = path;
   const started = page.switchKernel(kind); // boots while the notebook loads
   await page.open(path);
+  if (page.params.get("record") === "1") page.showRecord();
   page.ready = true;
   await started;
 }
