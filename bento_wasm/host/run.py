@@ -106,6 +106,6 @@ _LITERALS = (str, int, float, bool, list, dict, tuple, type(None))
 def _runtime(given: str | os.PathLike[str] | None) -> Path:
     """``runtime`` if given (verified), else the checkout's, else the one assembled in the
     user's cache (on first use, with progress): as ``bento serve`` finds it."""
-    from ..server.serve import runtime_folder
+    from ..runtime import runtime_folder
 
     return runtime_folder(Path(given) if given else None, REPO / "runtime" / "pyodide")

@@ -17,38 +17,9 @@ import sys
 from pathlib import Path
 
 from ..errors import RuntimeAssemblyError
-from ..runtime import PYODIDE_VERSION, assemble, default_cache, verify
+from ..runtime import runtime_folder
 
-__all__ = ["main", "runtime_folder"]
-
-
-def runtime_folder(given: Path | None, checkout: Path | None) -> Path:
-    """The runtime to serve: verified, or assembled into the cache with progress."""
-    if given is not None:
-        try:
-            verify(given)
-        except RuntimeAssemblyError as exc:
-            raise RuntimeAssemblyError(
-                f"--runtime {given} is not a usable Pyodide {PYODIDE_VERSION} runtime: "
-                f"{exc.message} Or leave out --runtime to use the one assembled in "
-                f"{default_cache()}.",
-                path=exc.path,  # type: ignore[attr-defined]
-            ) from exc
-        return given
-    if checkout is not None and (checkout / "bento-runtime.json").is_file():
-        return checkout
-    dest = default_cache() / f"pyodide-{PYODIDE_VERSION}"
-    if not (dest / "bento-runtime.json").is_file():
-        print(
-            f"[bento] first start: assembling the Pyodide {PYODIDE_VERSION} runtime into {dest} "
-            "(npm pyodide + PyPI package files, each checked against the official sha256; "
-            "about 75 MB, once)...",
-            file=sys.stderr,
-            flush=True,
-        )
-    runtime = assemble(dest)
-    print(f"[bento] {runtime.summary()}", file=sys.stderr, flush=True)
-    return dest
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
