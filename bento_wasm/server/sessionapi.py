@@ -74,6 +74,8 @@ class ExecuteHandler(_Handler):
         try:
             await super().prepare()  # the token and XSRF checks
         except tornado.web.HTTPError as exc:
+            if self.request.method == "OPTIONS":
+                raise  # a refused preflight: no body to drain, answered as every endpoint's
             self.refused = exc
         if self.refused is None and not self.current_user:
             self.refused = tornado.web.HTTPError(403)

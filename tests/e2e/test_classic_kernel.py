@@ -46,10 +46,12 @@ CELLS = [
 NO_SHELL = ["!ls", "files = !ls", "%%bash\nls", "%%sh\necho hi", "%system ls"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_TIME = re.compile(r"\d+(?:\.\d+)?\s?(?:ns|\u00b5s|\u03bcs|us|ms|s)\b")
+_TIME = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:ns|\u00b5s|\u03bcs|us|ms|s)\b")
 #: Printed once by the first matplotlib import of a fresh installation (the browser's always is).
 _FONT_CACHE = "Matplotlib is building the font cache; this may take a moment.\n"
 _ADDRESS = re.compile(r"0x[0-9a-f]+")
+#: %timeit's warning when its runs differ a lot: either kernel prints it, depending on timing.
+_SLOWEST = re.compile(r"The slowest run took [^\n]*\n(?:[^\n]*cached\.\n)?")
 
 
 def normal(outputs):
@@ -58,7 +60,7 @@ def normal(outputs):
     for output in outputs:
         kind = output["output_type"]
         if kind == "stream":
-            text = "".join(output["text"]).replace(_FONT_CACHE, "")
+            text = _SLOWEST.sub("", "".join(output["text"]).replace(_FONT_CACHE, ""))
             if not text:
                 continue
             if shown and shown[-1][0] == "stream" and shown[-1][1] == output["name"]:
