@@ -6,6 +6,7 @@
 // type of its own. Every failure to start is reported as a `fatal` message within
 // options.bootTimeoutMs, never a hang.
 import { Protocol } from "./protocol.js";
+import { loadCellPackages } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 
@@ -235,14 +236,7 @@ function rawStream(name, text) {
 async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
-  try {
-    await pyodide.loadPackagesFromImports(kernel.import_scan_source(msg.code), {
-      messageCallback: () => {},
-      errorCallback: (m) => rawStream("stderr", m),
-    });
-  } catch (err) {
-    rawStream("stderr", `loading packages failed: ${err.message}`);
-  }
+  await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).

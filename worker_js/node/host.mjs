@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { Protocol } from "../kernel/protocol.js";
+import { loadCellPackages } from "../kernel/packages.js";
 
 const startedAt = performance.now();
 const options = JSON.parse(await readFile(process.argv[2], "utf-8"));
@@ -91,14 +92,7 @@ async function boot() {
 async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
-  try {
-    await pyodide.loadPackagesFromImports(kernel.import_scan_source(msg.code), {
-      messageCallback: () => {},
-      errorCallback: (m) => rawStream("stderr", m),
-    });
-  } catch (err) {
-    rawStream("stderr", `loading packages failed: ${err.message}`);
-  }
+  await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   try {
     await kernel.execute(msg.id, msg.code);
   } catch (err) {
