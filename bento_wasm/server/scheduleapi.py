@@ -159,8 +159,25 @@ class RunNowHandler(_ScheduleHandler):
                 "status": "failed",
                 "record": self.contents_path(record),
                 "error": failure_fields(exc),  # the cell's own error, not RunFailed's
+                "failing_cell": self._failing_cell(record),
             }
-        return {"status": "completed", "record": self.contents_path(record), "error": None}
+        return {
+            "status": "completed",
+            "record": self.contents_path(record),
+            "error": None,
+            "failing_cell": None,
+        }
+
+    @staticmethod
+    def _failing_cell(record: Path) -> dict[str, Any] | None:
+        """The failing cell as the Runs pane lists it (its index counts the record's cells,
+        so the page's link scrolls to it), or None when no record was written."""
+        try:
+            summary = run_summary(json.loads(record.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+        failing: dict[str, Any] | None = summary["failing_cell"]
+        return failing
 
 
 class RunsHandler(_ScheduleHandler):

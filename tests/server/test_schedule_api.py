@@ -146,6 +146,10 @@ def test_run_now_writes_records_and_the_runs_pane_lists_them(server):
         "limit must be positive",
     )
     assert failed["error"]["cell_first_line"].startswith('print("day", day')
+    assert done["failing_cell"] is None
+    marked = json.loads((server.root_dir / failed["record"]).read_text())["cells"]
+    index = failed["failing_cell"]["index"]  # the page's record link scrolls to this cell
+    assert marked[index]["metadata"]["papermill"]["status"] == "failed", marked[index]
 
     status, listed = call(server, "GET", "/bento/api/schedule/runs?path=reports/daily.ipynb")
     assert status == 200, listed
