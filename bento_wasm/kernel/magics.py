@@ -11,7 +11,7 @@ magics are plain functions registered here and dispatched by
 
 Handlers may be ``async``; a line magic registered with ``awaited=True`` (``%pip``) is
 awaited where it stands (the line becomes ``await <call>``), so it must stand at the top level
-of a cell, not inside a function. ``ctx`` is a :class:`MagicContext` (the kernel's namespace
+of a cell, not indented. ``ctx`` is a :class:`MagicContext` (the kernel's namespace
 and a ``display`` function). In IPython kernels, ``%load_ext bento_wasm`` registers the
 same functions with IPython. Third-party magics register through the entry point
 group ``bento_wasm.magics`` (STYLE.md #13): each entry point is a callable that
@@ -144,7 +144,10 @@ def transform_line_magics(code: str, awaited: Collection[str] = ()) -> str:
 
     def rewrite(match: re.Match[str]) -> str:
         name = match["name"]
-        function = f"await {AWAIT_MAGIC_CALL}" if name in awaited else LINE_MAGIC_CALL
+        # Only a line that is not indented (never inside a function, where `await` is a
+        # SyntaxError): an indented one stays a call, which says where the magic must stand.
+        at_top = name in awaited and not match["indent"]
+        function = f"await {AWAIT_MAGIC_CALL}" if at_top else LINE_MAGIC_CALL
         call = f"{function}({name!r}, {match['args'].strip()!r})"
         target = f"{match['target'].strip()} = " if match["target"] else ""
         return f"{match['indent']}{target}{call}"

@@ -3,8 +3,9 @@
 A project's wheels come from the configured folder of wheels first (``wheel_dir``), then from
 the cache that ``pip download`` fills on demand (``pip_fallback``). Only wheels the browser's
 Python can install are listed: pure ones (``py3-none-any``, ``py2.py3-none-any``) and
-WebAssembly builds for Pyodide 0.27 (``cp312`` on ``pyemscripten_2024_0_wasm32`` or
-``emscripten_3_1_58_wasm32``). A project of the Pyodide runtime (its ``pyodide-lock.json``)
+WebAssembly builds for Pyodide 0.27 (``cp312`` on ``pyodide_2024_0_wasm32``,
+``pyemscripten_2024_0_wasm32`` or ``emscripten_3_1_58_wasm32``; micropip 0.9 itself takes the
+first and the last). A project of the Pyodide runtime (its ``pyodide-lock.json``)
 is not fetched: the kernel loads it from the runtime, offline (micropip falls back to the lock
 when the index answers 404).
 
@@ -33,8 +34,11 @@ from ..errors import PackageUnavailable
 
 __all__ = ["PYODIDE_PLATFORMS", "PackageIndex", "Wheel", "installable", "normalize"]
 
-#: The platforms of WebAssembly wheels Pyodide 0.27 (Python 3.12, Emscripten 3.1.58) takes.
-PYODIDE_PLATFORMS = frozenset({"pyemscripten_2024_0_wasm32", "emscripten_3_1_58_wasm32"})
+#: The platforms of WebAssembly wheels for Pyodide 0.27 (Python 3.12, Emscripten 3.1.58): its
+#: own builds' tag, PyPI's name for the same ABI (PEP 783), and Emscripten's.
+PYODIDE_PLATFORMS = frozenset(
+    {"pyodide_2024_0_wasm32", "pyemscripten_2024_0_wasm32", "emscripten_3_1_58_wasm32"}
+)
 PYODIDE_PYTHON = "cp312"
 #: The phrases of pip's output that mean the registry could not be reached.
 UNREACHABLE = re.compile(
