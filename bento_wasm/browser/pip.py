@@ -106,10 +106,12 @@ class Installer:
 
     async def install(self, command: pip.PipCommand) -> None:
         names = [pip.project_name(r) for r in command.requirements]
-        before = await self.installed()
         index = self.index()
         if not index:
-            await self._install_from_runtime(command.requirements, names)
+            self._only_runtime(command.requirements, names)
+        before = await self.installed()
+        if not index:
+            await self._install_from_runtime(names)
         else:
             for requirement, name in zip(command.requirements, names, strict=True):
                 await self._ask_index(index, requirement, name)
@@ -119,13 +121,16 @@ class Installer:
             lines = pip.report_installed(before, after, command.requirements)
             print("\n".join([*lines, RESTART_NOTE]))
 
-    async def _install_from_runtime(self, requirements: list[str], names: list[str]) -> None:
+    def _only_runtime(self, requirements: list[str], names: list[str]) -> None:
         """No index (a headless run, a page with no server): the runtime's packages only."""
         lock = self.lock()
         for requirement, name in zip(requirements, names, strict=True):
             if name not in lock:
                 raise PackageUnavailable(_offline_message(requirement, self.offline),
                                          project=name, reason="offline")  # fmt: skip
+
+    async def _install_from_runtime(self, names: list[str]) -> None:
+        lock = self.lock()
         await current().load_packages(names)
         import importlib
 
