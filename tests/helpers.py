@@ -30,8 +30,6 @@ BADGE = mime_type("badge")
 CHROMIUM = os.environ.get("BENTO_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SE_CHROMEDRIVER", "/usr/bin/chromedriver")
 
-#: A browser with no network but this machine's loopback (RUNTIME.md): proves a page needs none.
-LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 CHROMIUM_FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -61,9 +59,8 @@ def wheel_path() -> Path:
 
 
 @contextmanager
-def chromium(*extra_flags: str) -> Iterator[Any]:
-    """A headless Debian Chromium driven by Selenium, with a fresh profile (and ``extra_flags``,
-    e.g. :data:`LOOPBACK_ONLY`)."""
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium driven by Selenium, with a fresh profile."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -71,7 +68,7 @@ def chromium(*extra_flags: str) -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="bento-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in [*CHROMIUM_FLAGS, *extra_flags]:
+    for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

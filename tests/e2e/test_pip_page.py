@@ -4,12 +4,13 @@ A pure wheel the runtime lacks (tabulate) comes from PyPI through the bento serv
 index (``pip download`` on the first request); a package of the runtime (numpy) loads from the
 runtime, offline; a package with compiled code and no WebAssembly build (psutil) fails with a
 clear error, and the kernel's namespace survives it. A cell's own ``micropip.install`` finds the
-same index. The browser has no network but loopback: every wheel came through the server.
+same index. The browser has no network but loopback (tests/helpers.py's Chromium flags): every wheel
+came through the server.
 """
 
 import pytest
 
-from tests.helpers import LOOPBACK_ONLY, BentoServer, PageKernel, chromium
+from tests.helpers import BentoServer, PageKernel, chromium
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.browser
 def kernel(tmp_path_factory):
     cache = tmp_path_factory.mktemp("pypi-cache")
     server = BentoServer(f"--BentoApp.package_cache={cache}")
-    with server, chromium(LOOPBACK_ONLY) as driver:
+    with server, chromium() as driver:
         page = PageKernel(driver, server)
         page.cache = cache
         started = page.start(preload=[])
@@ -87,3 +88,15 @@ def test_a_package_the_lock_names_but_the_runtime_lacks_comes_from_the_index(ker
     text = stdout(kernel.run_ok("%pip install toolz"))
     assert "Successfully installed toolz-" in text, text
     assert kernel.text("import toolz\ntoolz.__name__") == "'toolz'"
+
+
+def test_pip_config_shows_and_sets_the_index(kernel):
+    index = f"{kernel.server.url}/bento/pypi/simple"  # the page's config, made absolute
+    assert stdout(kernel.run_ok("%pip config list")) == f"global.index-url='{index}'\n"
+    closed = "http://127.0.0.1:9/simple"
+    kernel.run_ok(f"%pip config set global.index-url {closed}")
+    [error] = kernel.errors("%pip install humanize")
+    assert error["ename"] == "MagicError" and closed in error["evalue"], error
+    assert "did not answer" in error["evalue"] and "%pip config set" in error["evalue"], error
+    kernel.run_ok(f"%pip config set global.index-url {index}")
+    assert stdout(kernel.run_ok("%pip config")) == f"global.index-url='{index}'\n"
