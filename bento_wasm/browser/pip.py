@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote, urljoin
 
 from ..environment import current
 from ..errors import BentoError, MagicError, NetworkError, PackageUnavailable
@@ -49,6 +48,8 @@ class Installer:
         given = self.index_override or pip.index_from(self.options, os.environ, executor)
         if not given:
             return ""
+        from urllib.parse import urljoin
+
         from js import location  # type: ignore[import-not-found]
 
         return urljoin(str(location.href), given)
@@ -151,6 +152,8 @@ class Installer:
 
         A project of the runtime is answered 404 (``in_runtime``): micropip takes it from
         the lock."""
+        from urllib.parse import quote
+
         url = f"{index}/{name}/?want={quote(requirement)}"
         try:
             response = await current().fetch_async(

@@ -248,9 +248,15 @@ class Kernel:
         return result
 
     async def run_line_magic_async(self, name: str, args: str) -> Any:
-        """An awaited line magic (``%pip``): the cell waits for it where it stands."""
-        result = self.magics.line_magic(name)(self.magic_context(), args)
-        return await result if isinstance(result, Awaitable) else result
+        """An awaited line magic (``%pip``): the cell waits for it where it stands.
+
+        Its MagicError shows as the cell's line and the message, without the magic's insides
+        (the message says what happened and what to do)."""
+        try:
+            result = self.magics.line_magic(name)(self.magic_context(), args)
+            return await result if isinstance(result, Awaitable) else result
+        except MagicError as exc:
+            raise exc.with_traceback(None) from None
 
     async def _run(self, code: str, typed: str) -> BaseException | None:
         """Run ``code`` (``typed`` as the user typed it); what IPython raised and reported."""
@@ -339,7 +345,20 @@ def format_user_traceback(exc: BaseException) -> list[str]:
     tb: TracebackType | None = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
+    _drop_trailing_kernel_frames(tb)
     if isinstance(exc, SyntaxError):
         tb = None
     lines = traceback.format_exception(type(exc), exc, tb)
     return [line.rstrip("\n") for line in lines]
+
+
+def _drop_trailing_kernel_frames(tb: TracebackType | None) -> None:
+    """Cut the kernel's own frames after the user's last one (a magic's error re-raised by
+    the kernel's magic call ends there)."""
+    last_user = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != __file__:
+            last_user = tb
+        tb = tb.tb_next
+    if last_user is not None:
+        last_user.tb_next = None

@@ -15,7 +15,6 @@ loader) is :mod:`bento_wasm.browser.pip`; this module does no IO.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from ..errors import MagicError
 
@@ -73,16 +72,16 @@ def project_name(requirement: str) -> str:
     return normalize(match[1])
 
 
-@dataclass
 class PipCommand:
-    """One ``%pip`` line, parsed."""
+    """One ``%pip`` line, parsed (a plain class: dataclasses would cost the kernel's boot)."""
 
-    action: str
-    requirements: list[str] = field(default_factory=list)
-    quiet: bool = False
-    deps: bool = True
-    #: ``%pip config set KEY VALUE``: (key, value); ``%pip config list``: None.
-    setting: tuple[str, str] | None = None
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.requirements: list[str] = []
+        self.quiet = False
+        self.deps = True
+        #: ``%pip config set KEY VALUE``: (key, value); ``%pip config list``: None.
+        self.setting: tuple[str, str] | None = None
 
 
 def parse(line: str) -> PipCommand:

@@ -10,7 +10,7 @@ came through the server.
 
 import pytest
 
-from tests.helpers import BentoServer, PageKernel, chromium
+from tests.helpers import BentoServer, NotebookPage, PageKernel, chromium, notebook
 
 pytestmark = pytest.mark.browser
 
@@ -100,3 +100,25 @@ def test_pip_config_shows_and_sets_the_index(kernel):
     assert "did not answer" in error["evalue"] and "%pip config set" in error["evalue"], error
     kernel.run_ok(f"%pip config set global.index-url {index}")
     assert stdout(kernel.run_ok("%pip config")) == f"global.index-url='{index}'\n"
+
+
+def test_in_the_notebook_page_by_clicking(kernel):
+    """Last in this module: it takes the browser from the bare kernel to the notebook page."""
+    folder = kernel.server.root_dir / "notebooks"
+    folder.mkdir(exist_ok=True)
+    notebook(
+        "%pip install tabulate",
+        "import tabulate\nprint(tabulate.tabulate([['pip', 'ok']]))",
+        "%pip install psutil",
+        path=folder / "pip.ipynb",
+    )
+    page = NotebookPage(kernel.driver, kernel.server)
+    page.open("serverless", path="notebooks/pip.ipynb")
+    installed = page.run_cell(0, timeout_s=120)
+    assert "Successfully installed tabulate-" in installed["text"], installed
+    assert "pip  ok" in page.run_cell(1)["text"]
+    refused = page.run_cell(2)
+    [error] = [o for o in refused["outputs"] if o["output_type"] == "error"]
+    assert error["ename"] == "PackageUnavailable" and "%%remote" in error["evalue"], error
+    assert "compiled code" in refused["text"]
+    page.screenshot("pip-serverless.png")

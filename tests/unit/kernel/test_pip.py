@@ -107,3 +107,22 @@ def test_an_awaited_magic_is_awaited_where_it_stands():
     asyncio.run(kernel.execute("d", "def f():\n    %pip list\nf()"))
     [error] = [m for m in messages if m["type"] == "error"]
     assert error["ename"] == "MagicError" and "top level of a cell" in error["evalue"]
+
+
+def test_a_magics_error_shows_the_cells_line_and_the_message_only():
+    from bento_wasm.errors import PackageUnavailable
+
+    registry = MagicRegistry()
+
+    async def refuse(ctx, line):
+        raise PackageUnavailable("psutil has compiled code", project="psutil", reason="compiled")
+
+    registry.register_line("pip", refuse, awaited=True)
+    messages = []
+    asyncio.run(Kernel(messages.append, magics=registry).execute("c", "%pip install psutil"))
+    [error] = [m for m in messages if m["type"] == "error"]
+    assert error["traceback"] == [
+        "Traceback (most recent call last):",
+        '  File "<cell 1>", line 1, in <module>\n    %pip install psutil',
+        "bento_wasm.errors.PackageUnavailable: psutil has compiled code",
+    ]
