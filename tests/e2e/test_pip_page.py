@@ -102,6 +102,18 @@ def test_pip_config_shows_and_sets_the_index(kernel):
     assert stdout(kernel.run_ok("%pip config")) == f"global.index-url='{index}'\n"
 
 
+
+def test_dependencies_come_from_the_index_too_unless_no_deps(kernel):
+    # python-slugify needs text-unidecode; neither is in the runtime: both come from the index.
+    both = stdout(kernel.run_ok("%pip install python-slugify"))
+    assert "Successfully installed python-slugify-" in both, both
+    assert " text-unidecode-" in both, both
+    assert kernel.text("from slugify import slugify\nslugify('Bento WASM!')") == "'bento-wasm'"
+    kernel.run_ok("%pip uninstall -y python-slugify text-unidecode")
+    alone = stdout(kernel.run_ok("%pip install --no-deps python-slugify"))
+    assert "Successfully installed python-slugify-" in alone and "unidecode" not in alone, alone
+
+
 def test_in_the_notebook_page_by_clicking(kernel):
     """Last in this module: it takes the browser from the bare kernel to the notebook page."""
     folder = kernel.server.root_dir / "notebooks"
