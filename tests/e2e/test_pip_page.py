@@ -102,7 +102,6 @@ def test_pip_config_shows_and_sets_the_index(kernel):
     assert stdout(kernel.run_ok("%pip config")) == f"global.index-url='{index}'\n"
 
 
-
 def test_dependencies_come_from_the_index_too_unless_no_deps(kernel):
     # python-slugify needs text-unidecode; neither is in the runtime: both come from the index.
     both = stdout(kernel.run_ok("%pip install python-slugify"))
