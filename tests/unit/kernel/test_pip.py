@@ -126,3 +126,21 @@ def test_a_magics_error_shows_the_cells_line_and_the_message_only():
         '  File "<cell 1>", line 1, in <module>\n    %pip install psutil',
         "bento_wasm.errors.PackageUnavailable: psutil has compiled code",
     ]
+
+
+def test_in_a_cell_ipython_runs_pip_says_where_it_must_stand():
+    from tests.helpers import fresh_ipython
+
+    registry = MagicRegistry()
+
+    async def install(ctx, line):
+        return line
+
+    registry.register_line("pip", install, awaited=True)
+    messages = []
+    with fresh_ipython():
+        kernel = Kernel(messages.append, magics=registry)
+        asyncio.run(kernel.execute("c", "%pip install six\n%timeit -n 1 -r 1 pass"))
+    [error] = [m for m in messages if m["type"] == "error"]
+    assert "MagicError" in error["ename"] + "".join(error["traceback"]), error
+    assert "on a line of its own" in error["evalue"] and "%timeit" in error["evalue"], error
