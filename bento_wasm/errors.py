@@ -7,6 +7,7 @@ subclasses the standard category where one fits, so ``except OSError`` or
     BentoError
     ├── ProtocolError                 a message that does not fit protocol.json
     ├── MagicError (ValueError)       a malformed magic line or option
+    │   └── PackageUnavailable        ``%pip``: no wheel the browser's Python can install
     ├── NoShellError (OSError)        ``!cmd``, ``%%bash``: the browser tab has no shell
     ├── CellError                     user code in a cell raised; carries the traceback
     │   └── RemoteError               ... on the executor; the traceback is the remote one
@@ -50,6 +51,7 @@ __all__ = [
     "MemoryBudgetExceeded",
     "NetworkError",
     "NoShellError",
+    "PackageUnavailable",
     "PayloadTooLarge",
     "ProtocolError",
     "RemoteError",
@@ -93,6 +95,16 @@ class ProtocolError(BentoError):
 
 class MagicError(BentoError, ValueError):
     """A magic's line or options are malformed."""
+
+
+class PackageUnavailable(MagicError):
+    """``%pip install`` found no wheel the browser's Python can install: ``project`` names it,
+    ``reason`` says why (``compiled``, ``not_found``, ``unreachable``, ``timeout``,
+    ``in_runtime``, ``invalid``, ``offline``). The package index sends it as data."""
+
+    fields = ("project", "reason")
+    project: str | None
+    reason: str | None
 
 
 class NoShellError(BentoError, OSError):

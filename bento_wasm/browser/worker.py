@@ -36,6 +36,9 @@ class WorkerKernel:
         from . import magics
 
         magics.install(self.kernel, options)
+        from . import pip
+
+        pip.install(self.kernel, options)  # %pip, and micropip pointed at the package index
         self.kernel.stdin = _read_stdin
         if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
             from ..runs import sandbox

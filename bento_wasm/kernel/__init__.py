@@ -2,8 +2,9 @@
 
 Owns: :mod:`~bento_wasm.kernel.interpreter` (``Kernel``: runs cells, hooks before and after
 each, the worker protocol's messages), :mod:`~bento_wasm.kernel.magics` (the registry and
-the argument parser every magic uses) and :mod:`~bento_wasm.kernel.display` (mime bundles,
-live displays, figures).
+the argument parser every magic uses), :mod:`~bento_wasm.kernel.display` (mime bundles,
+live displays, figures) and :mod:`~bento_wasm.kernel.pip` (``%pip``'s command line, index
+URL and report; the browser layer installs).
 
 May import: the standard library and the shared top level (``errors``, ``protocol``). Every
 other capability registers with the kernel; the kernel imports none of them.

@@ -54,13 +54,15 @@ def no_shell(what: str) -> NoShellError:
 
 
 def no_installer(name: str) -> MagicError:
-    """The error for %pip and friends, until the serverless kernel has a package index."""
+    """The error for a package manager's magic the kernel has no handler for (``%conda``,
+    ``%uv``, ...; the browser worker registers ``%pip``, bento_wasm/browser/pip.py)."""
     return MagicError(
-        f"%{name} is not available in the serverless kernel yet (it would need a shell, or a "
-        "package index the bento server does not serve yet). Packages of the Pyodide runtime "
-        "(numpy, pandas, pyarrow, scipy, scikit-learn, matplotlib, ...) load by importing them; "
-        "a pure-Python wheel installs with `import micropip; await micropip.install(URL)`; "
-        "for anything else run the cell with %%remote or switch the page to the Server kernel."
+        f"%{name} is not available in the serverless kernel (it would run {name} in a shell, "
+        "and the browser tab has none). In the bento page `%pip install PKG` installs from the "
+        "bento server's package index (packages of the Pyodide runtime such as numpy, pandas, "
+        "pyarrow, scipy, scikit-learn, matplotlib load offline); in any Pyodide kernel "
+        "`import micropip; await micropip.install(URL)` installs a pure-Python wheel; for "
+        "anything else run the cell with %%remote or switch the page to the Server kernel."
     )
 
 

@@ -21,6 +21,7 @@ from ..errors import KernelError, MagicError, NoShellError
 from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
+    AWAIT_MAGIC_CALL,
     LINE_MAGIC_CALL,
     MagicContext,
     MagicRegistry,
@@ -93,6 +94,7 @@ class Kernel:
         self.namespace.setdefault("__builtins__", __builtins__)
         self.namespace.setdefault("display", display)
         self.namespace[LINE_MAGIC_CALL] = self.run_line_magic
+        self.namespace[AWAIT_MAGIC_CALL] = self.run_line_magic_async
         self.execution_count = 0
         #: The cells run so far (as typed), for IPython's history once it loads.
         self.history: list[str] = []
@@ -236,8 +238,25 @@ class Kernel:
     def run_line_magic(self, name: str, args: str) -> Any:
         result = self.magics.line_magic(name)(self.magic_context(), args)
         if isinstance(result, Awaitable):
-            raise TypeError(f"%{name} is async; use it as `await %{name}` is not supported")
+            if hasattr(result, "close"):
+                result.close()  # never awaited: no "coroutine was never awaited" warning
+            raise MagicError(
+                f"%{name} waits for the network, so it runs only at the top level of a cell "
+                "that bento runs itself: put it on a line of its own, outside functions, in a "
+                "cell without IPython-only syntax (%timeit, ?, ...)"
+            )
         return result
+
+    async def run_line_magic_async(self, name: str, args: str) -> Any:
+        """An awaited line magic (``%pip``): the cell waits for it where it stands.
+
+        Its MagicError shows as the cell's line and the message, without the magic's insides
+        (the message says what happened and what to do)."""
+        try:
+            result = self.magics.line_magic(name)(self.magic_context(), args)
+            return await result if isinstance(result, Awaitable) else result
+        except MagicError as exc:
+            raise exc.with_traceback(None) from None
 
     async def _run(self, code: str, typed: str) -> BaseException | None:
         """Run ``code`` (``typed`` as the user typed it); what IPython raised and reported."""
@@ -261,7 +280,7 @@ class Kernel:
             self._show_result(value, code)
             return
         filename = f"<cell {self.execution_count}>"
-        source = transform_line_magics(code)
+        source = transform_line_magics(code, self.magics.awaited)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         body, last = _compile_cell(source, filename)
         await _evaluate(body, self.namespace)
@@ -326,7 +345,20 @@ def format_user_traceback(exc: BaseException) -> list[str]:
     tb: TracebackType | None = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
+    _drop_trailing_kernel_frames(tb)
     if isinstance(exc, SyntaxError):
         tb = None
     lines = traceback.format_exception(type(exc), exc, tb)
     return [line.rstrip("\n") for line in lines]
+
+
+def _drop_trailing_kernel_frames(tb: TracebackType | None) -> None:
+    """Cut the kernel's own frames after the user's last one (a magic's error re-raised by
+    the kernel's magic call ends there)."""
+    last_user = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != __file__:
+            last_user = tb
+        tb = tb.tb_next
+    if last_user is not None:
+        last_user.tb_next = None

@@ -9,7 +9,9 @@ magics are plain functions registered here and dispatched by
 - a line ``%name args`` anywhere in a cell becomes a call of the line magic ``name``
   with ``(ctx, args)`` (as IPython's input transformer does), its value usable in code.
 
-Handlers may be ``async``. ``ctx`` is a :class:`MagicContext` (the kernel's namespace
+Handlers may be ``async``; a line magic registered with ``awaited=True`` (``%pip``) is
+awaited where it stands (the line becomes ``await <call>``), so it must stand at the top level
+of a cell, not indented. ``ctx`` is a :class:`MagicContext` (the kernel's namespace
 and a ``display`` function). In IPython kernels, ``%load_ext bento_wasm`` registers the
 same functions with IPython. Third-party magics register through the entry point
 group ``bento_wasm.magics`` (STYLE.md #13): each entry point is a callable that
@@ -29,13 +31,14 @@ from ..errors import MagicError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Collection
     from typing import Any
 
     CellMagic = Callable[["MagicContext", str, str], "Any | Awaitable[Any]"]
     LineMagic = Callable[["MagicContext", str], "Any | Awaitable[Any]"]
 
 __all__ = [
+    "AWAIT_MAGIC_CALL",
     "LINE_MAGIC_CALL",
     "MagicArgumentParser",
     "MagicContext",
@@ -47,6 +50,8 @@ __all__ = [
 
 #: The name a line magic line is rewritten to call; the kernel binds it in the namespace.
 LINE_MAGIC_CALL = "__bento_line_magic__"
+#: The same for an awaited line magic (``await __bento_await_magic__(name, args)``).
+AWAIT_MAGIC_CALL = "__bento_await_magic__"
 
 _CELL_HEADER = re.compile(r"\A\s*%%(?P<name>[A-Za-z_][\w-]*)[ \t]*(?P<args>[^\n]*)(?:\n|\Z)")
 _LINE_MAGIC = re.compile(
@@ -70,14 +75,20 @@ class MagicRegistry:
     def __init__(self) -> None:
         self.cell: dict[str, CellMagic] = {}
         self.line: dict[str, LineMagic] = {}
+        #: Line magics whose (async) handler the cell awaits where the magic stands.
+        self.awaited: set[str] = set()
         self._entry_points_loaded = False
 
     def register_cell(self, name: str, handler: CellMagic) -> CellMagic:
         self.cell[name] = handler
         return handler
 
-    def register_line(self, name: str, handler: LineMagic) -> LineMagic:
+    def register_line(self, name: str, handler: LineMagic, awaited: bool = False) -> LineMagic:
         self.line[name] = handler
+        if awaited:
+            self.awaited.add(name)
+        else:
+            self.awaited.discard(name)
         return handler
 
     def cell_magic(self, name: str) -> CellMagic:
@@ -120,8 +131,9 @@ def split_cell_magic(code: str) -> tuple[str, str, str] | None:
     return match["name"], match["args"].strip(), code[match.end() :]
 
 
-def transform_line_magics(code: str) -> str:
-    """Rewrite ``%name args`` lines (and ``x = %name args``) into calls of the line magic.
+def transform_line_magics(code: str, awaited: Collection[str] = ()) -> str:
+    """Rewrite ``%name args`` lines (and ``x = %name args``) into calls of the line magic;
+    a magic named in ``awaited`` becomes an awaited call.
 
     The arguments become a string literal (``repr``), never code. Lines inside a
     multi-line string are left alone when the cell has none to rewrite; cells that
@@ -131,7 +143,12 @@ def transform_line_magics(code: str) -> str:
         return code
 
     def rewrite(match: re.Match[str]) -> str:
-        call = f"{LINE_MAGIC_CALL}({match['name']!r}, {match['args'].strip()!r})"
+        name = match["name"]
+        # Only a line that is not indented (never inside a function, where `await` is a
+        # SyntaxError): an indented one stays a call, which says where the magic must stand.
+        at_top = name in awaited and not match["indent"]
+        function = f"await {AWAIT_MAGIC_CALL}" if at_top else LINE_MAGIC_CALL
+        call = f"{function}({name!r}, {match['args'].strip()!r})"
         target = f"{match['target'].strip()} = " if match["target"] else ""
         return f"{match['indent']}{target}{call}"
 

@@ -1,7 +1,9 @@
 """The server layer: the executor as a Jupyter Server extension (needs the ``server`` extra).
 
 Owns: the page and static parts (``app``, ``static``), the data API (``api``, ``dataapi``,
-``warehouse``, ``uploads``, ``demo``), the offload sessions (``sessions``, ``sessionapi``) and
+``warehouse``, ``uploads``, ``demo``), the package index the serverless kernel's ``%pip``
+installs from (``packages``: its routes; ``pypi``: wheels of a folder and of ``pip download``),
+the offload sessions (``sessions``, ``sessionapi``) and
 the limits they hold (``limits``: sessions, idle culling, body sizes, queued uploads). May import
 jupyter_server, tornado, pyarrow, duckdb, ADBC and every core package; nothing in the core
 imports it.

@@ -11,6 +11,7 @@ Paths (under the server's base URL):
     /bento/static/page/...       the notebook page's bundle (worker_js/dist/)
     /bento/api/...               the executor's API (token auth; see dataapi.py)
     /bento/api/schedule/...      the Schedule dialog and Runs pane (see scheduleapi.py)
+    /bento/pypi/simple/...       the package index %pip installs from (see packages.py)
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Dict, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 
-from . import api, dataapi
+from . import api, dataapi, packages
 from .scheduleapi import handlers as schedule_handlers
 from .sessionapi import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
@@ -122,6 +123,25 @@ class BentoApp(ExtensionApp):
     ).tag(config=True)
     graphql_endpoint = Unicode("", help="default endpoint of %%graphql").tag(config=True)
     max_upload_mib = Int(512, help="largest upload body accepted, in MiB").tag(config=True)
+    wheel_dir = Unicode(
+        "",
+        help="a folder of wheels the package index (/bento/pypi/simple/) serves first: pure "
+        "ones and Pyodide 0.27 WebAssembly builds",
+    ).tag(config=True)
+    pip_fallback = Bool(
+        True,
+        help="fetch a project's pure wheel with `pip download` on its first request to the "
+        "package index when wheel_dir has none",
+    ).tag(config=True)
+    pip_options = List(
+        Unicode(),
+        default_value=[],
+        help="extra options of that `pip download`, e.g. ['--index-url', 'https://mirror/simple']",
+    ).tag(config=True)
+    pip_timeout_s = Float(120.0, help="longest a `pip download` may take").tag(config=True)
+    package_cache = Unicode(
+        "", help="where pip's downloads are kept (default: the user's cache, bento-wasm/pypi)"
+    ).tag(config=True)
     max_queued_uploads = Int(
         32, help="most upload jobs waiting to run; over it an upload is refused (429)"
     ).tag(config=True)
@@ -136,6 +156,7 @@ class BentoApp(ExtensionApp):
         from concurrent.futures import ThreadPoolExecutor
 
         from .demo import DEFAULT_PATH, ensure_demo
+        from .pypi import PackageIndex
         from .uploads import UploadJobs
         from .warehouse import Warehouse
 
@@ -146,6 +167,16 @@ class BentoApp(ExtensionApp):
         self.uploads = UploadJobs(
             self.warehouse, self.pool, self.upload_throttle_s, max_queued=self.max_queued_uploads
         )
+        self.package_index = PackageIndex(
+            Path(self.wheel_dir) if self.wheel_dir else None,
+            Path(self.package_cache) if self.package_cache else _cache() / "pypi",
+            pip_fallback=self.pip_fallback,
+            runtime_lock=Path(self.runtime_dir) / "pyodide-lock.json",
+            pip_options=list(self.pip_options),
+            timeout_s=self.pip_timeout_s,
+        )
+        # pip runs here, never on the IOLoop nor in the data pool (a slow registry would hold it).
+        self.package_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bento-pypi")
         self.settings["bento_max_upload_bytes"] = self.max_upload_mib * 2**20
         self.settings["bento_page_origins"] = list(self.page_origins)
         self.check_parts()
@@ -206,6 +237,8 @@ class BentoApp(ExtensionApp):
             "executor": {"url": self.serverapp.base_url},
             "sheets": {"exportBase": self.sheets_export_base},
             "graphql": {"endpoint": self.graphql_endpoint},
+            # %pip installs from here; micropip appends /<project>/ (kernel/pip.py).
+            "packageIndex": url_path_join(self.serverapp.base_url, "bento", "pypi", "simple"),
             "notebook": self.notebook,
             "serverKernel": {"name": "python3", "setup": list(self.server_kernel_setup)},
         }
@@ -230,5 +263,6 @@ class BentoApp(ExtensionApp):
         )
         self.handlers.extend(api.handlers())
         self.handlers.extend(dataapi.handlers(self))
+        self.handlers.extend(packages.handlers(self))
         self.handlers.extend(session_handlers(self))
         self.handlers.extend(schedule_handlers(self))
