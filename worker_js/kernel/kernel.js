@@ -18,6 +18,18 @@ const STDIN_BYTES = 1 << 20;
 
 export { TransferError };
 
+/** What complete/inspect/is_complete get while a cell runs: nothing, at once (a checked reply). */
+function busyReply(P, type, fields) {
+  const T = P.types;
+  const ok = P.replyStatuses.ok;
+  const { id, cursor_pos: at } = fields;
+  if (type === T.complete_request) {
+    return P.make(T.complete_reply, { id, status: ok, matches: [], cursor_start: at, cursor_end: at, metadata: {} });
+  }
+  if (type === T.inspect_request) return P.make(T.inspect_reply, { id, status: ok, found: false, data: {}, metadata: {} });
+  return P.make(T.is_complete_reply, { id, status: P.spec.completeness.at(-1) }); // unknown
+}
+
 const DEFAULTS = {
   workerURL: new URL("./worker.js", import.meta.url).href,
   protocolURL: new URL("./protocol.json", import.meta.url).href,
@@ -206,7 +218,7 @@ export class BentoKernel extends EventTarget {
     await this.start();
     const id = `cell-${++this._nextId}`;
     const done = new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, outputs: [], onOutput });
+      this._pending.set(id, { resolve, reject, outputs: [], onOutput, cell: true });
     });
     this.worker.postMessage(this.protocol.make(this.protocol.types.execute, { id, code }));
     return done;
@@ -256,10 +268,21 @@ export class BentoKernel extends EventTarget {
     return true;
   }
 
+  /** A cell (or, with transfers, an Arrow transfer) is in the worker: it answers nothing else until it ends. */
+  _busy({ transfers = true } = {}) {
+    for (const [id, pending] of this._pending) {
+      if (pending.cell || (transfers && id.startsWith("transfer-"))) return true;
+    }
+    return false;
+  }
+
   /** Ask the worker `type` (complete/inspect/is_complete request); resolves with its reply. */
   async _ask(type, fields) {
     await this.start();
     const id = `ask-${++this._nextId}`;
+    // Python is busy with a cell: answer at once with nothing, as JupyterLab shows nothing
+    // while its kernel is busy, instead of an editor waiting for the cell to end.
+    if (this._busy()) return busyReply(this.protocol, type, { id, ...fields });
     const done = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, outputs: [] }));
     this.worker.postMessage(this.protocol.make(type, { id, ...fields }));
     return done;
@@ -296,8 +319,10 @@ export class BentoKernel extends EventTarget {
       });
       return true;
     }
-    // Only while a cell runs or waits: the worker keeps a signal pending until Python runs.
-    if (this._pending.size) Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
+    // Only while a cell runs or waits: the worker keeps a signal pending until Python runs. A
+    // completion, inspection or transfer has no cell to stop; the signal would stop the next
+    // cell at once.
+    if (this._busy({ transfers: false })) Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
     return true;
   }
 
