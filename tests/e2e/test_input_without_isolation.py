@@ -175,6 +175,16 @@ def test_without_a_server_input_says_what_to_do(driver, site):
     assert wait_result(driver)["reply"]["status"] == "ok"
 
 
+def test_a_server_that_refuses_the_page_names_the_option_to_set(driver, site, tmp_path):
+    with BentoServer(f"--BentoApp.demo_database={tmp_path / 'demo.duckdb'}") as refusing:
+        start(driver, site, {"url": refusing.url, "token": refusing.token})
+        submit(driver, "input('name? ')")
+        result = wait_result(driver)
+    [error] = [m for m in result["outputs"] if m["type"] == "error"]
+    assert error["ename"] == "NetworkError", error
+    assert f"--BentoApp.page_origins={site.url}" in error["evalue"], error["evalue"]
+
+
 def api(server, method, path, body=None):
     headers = {"Authorization": f"token {server.token}", "Content-Type": "application/json"}
     data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
