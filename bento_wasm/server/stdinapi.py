@@ -74,8 +74,7 @@ class StdinWaits:
         except TimeoutError:
             return {"state": self.waiting}
         self.waits.pop(key, None)
-        assert wait.outcome is not None
-        return wait.outcome
+        return wait.outcome or {"state": self.waiting}  # set before the event, never None here
 
     def forget_old(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -2,7 +2,8 @@
 
 The page opens notebooks/sub/foo.ipynb with the Server kernel: ``%%writefile x.txt`` lands
 next to the notebook (not in the server's root), ``os.getcwd()`` is that folder, and the kernel
-is a session of the sessions API for that path. Switching the kernel away deletes the session.
+is a session of the sessions API for that path. Switching the kernel away deletes the session;
+a reloaded page gets a kernel of its own that lives.
 """
 
 import json
@@ -44,9 +45,18 @@ def test_writefile_lands_next_to_the_notebook(page):
     cwd = page.run_cell(page.add_cell("import os\nos.getcwd()"))["text"]
     assert cwd.strip().strip("'") == str(page.root / "notebooks" / "sub"), cwd
     [session] = sessions(page)
-    assert session["path"] == "notebooks/sub/foo.ipynb" and session["type"] == "notebook"
+    # The notebook's path, with the page's own suffix (each page has its own kernel).
+    assert session["path"].startswith("notebooks/sub/foo.ipynb#bento-"), session
+    assert (session["name"], session["type"]) == ("foo.ipynb", "notebook")
     assert session["kernel"]["id"] == page.driver.execute_script(
         "return window.bento.kernel.kernel.id"
     )
+    # Reloaded: the old page's session goes while unloading; the new page's kernel lives on.
+    page.open("server", path="notebooks/sub/foo.ipynb")
+    wait_for(lambda: len(sessions(page)) == 1, 30, "the old session to be deleted", page.problems)
+    again = page.run_cell(
+        page.add_cell("import os, time\ntime.sleep(2)\nos.path.basename(os.getcwd())")
+    )
+    assert again["text"].strip() == "'sub'", again
     page.choose_kernel("none")
     wait_for(lambda: sessions(page) == [], 30, "the session to be deleted", page.problems)

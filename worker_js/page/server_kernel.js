@@ -60,10 +60,16 @@ export class ServerKernel extends EventTarget {
     this._status("starting", `starting an ipykernel (${this.options.name}) on the server`);
     try {
       // A session (the sessions API), as JupyterLab starts one: the server starts the kernel
-      // in the folder of `path`, so a relative file lands next to the notebook.
+      // in the folder of `path`, so a relative file lands next to the notebook. The session's
+      // path is the notebook's plus this page's own suffix: the server hands an existing
+      // session of the same path to whoever asks, and the one a reloaded page deletes while
+      // unloading may still exist then (its kernel shutting down), so each page has its own
+      // kernel, as before (the folder is what the server takes from the path).
       const path = this.options.path || "untitled.ipynb";
-      this.session = await this.sessions.startNew({ path, name: path.split("/").pop(), type: "notebook",
-        kernel: { name: this.options.name } });
+      this.session = await this.sessions.startNew({
+        path: `${path}#bento-${globalThis.crypto.randomUUID().slice(0, 8)}`, name: path.split("/").pop(),
+        type: "notebook", kernel: { name: this.options.name },
+      });
       this.kernel = this.session.kernel;
     } catch (err) {
       const message = `the server could not start a ${this.options.name} kernel: ${err.message}`;
