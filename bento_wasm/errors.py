@@ -9,6 +9,7 @@ subclasses the standard category where one fits, so ``except OSError`` or
     ├── MagicError (ValueError)       a malformed magic line or option
     │   └── PackageUnavailable        ``%pip``: no wheel the browser's Python can install
     ├── NoShellError (OSError)        ``!cmd``, ``%%bash``: the browser tab has no shell
+    ├── StdinNotImplementedError (NotImplementedError)  input() where no one can answer it
     ├── CellError                     user code in a cell raised; carries the traceback
     │   └── RemoteError               ... on the executor; the traceback is the remote one
     ├── RuntimeAssemblyError (OSError)  the Pyodide runtime cannot be assembled or verified
@@ -59,6 +60,7 @@ __all__ = [
     "RunRefused",
     "RuntimeAssemblyError",
     "SessionLost",
+    "StdinNotImplementedError",
     "TransferError",
     "WarehouseError",
 ]
@@ -109,6 +111,11 @@ class PackageUnavailable(MagicError):
 
 class NoShellError(BentoError, OSError):
     """A cell asked for a shell (``!cmd``, ``%%bash``, ``%system``); the browser tab has none."""
+
+
+class StdinNotImplementedError(BentoError, NotImplementedError):
+    """``input()`` or ``getpass()`` where no one can answer: a headless run (as ipykernel's
+    error of that name under papermill), or a page with neither isolation nor a bento server."""
 
 
 class CellError(BentoError):

@@ -39,11 +39,32 @@ class WorkerKernel:
         from . import pip
 
         pip.install(self.kernel, options)  # %pip, and micropip pointed at the package index
-        self.kernel.stdin = _read_stdin
+        self._install_stdin(options)
         if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
             from ..runs import sandbox
 
             sandbox.install(self.kernel, dict(options["run"]))
+
+    def _install_stdin(self, options: dict[str, Any]) -> None:
+        """input() waits for the page through worker_js/kernel/worker.js (bentoStdin): a shared
+        buffer when the page is cross-origin isolated, else the bento server's stdin endpoint.
+        A headless run (no bentoStdin) has no user: input() raises StdinNotImplementedError."""
+        import js  # type: ignore[import-not-found,unused-ignore]
+
+        stdin = getattr(js, "bentoStdin", None)
+        if stdin is None or options.get("run"):
+            return  # the kernel's own message: a headless run
+        if stdin.available():
+            self.kernel.stdin = _read_stdin
+            return
+        self.kernel.no_stdin = (
+            "input() needs the page to answer it, and this kernel has no way to wait for the "
+            "answer: the page is not cross-origin isolated (no SharedArrayBuffer) and no bento "
+            "server was given. Serve the page with the headers Cross-Origin-Opener-Policy: "
+            "same-origin and Cross-Origin-Embedder-Policy: require-corp, or pass the bento "
+            "server to BentoKernel (options stdin: {url, token}, or executor: {url, token}); "
+            "or pass the value in a variable instead"
+        )
 
     def import_scan_source(self, code: str) -> str:
         """The cell as Pyodide's import scan (loadPackagesFromImports) must see it.
@@ -102,22 +123,24 @@ class WorkerKernel:
         self.kernel._emit(introspect.answer(self.kernel, request))
 
 
-def _read_stdin(prompt: str, password: bool) -> str | None:
-    """Wait for the page's answer to an input_request (worker_js/kernel/worker.js blocks on
-    the shared stdin buffer with Atomics.wait); None if the cell was interrupted meanwhile."""
+def _read_stdin(prompt: str, password: bool, request: str) -> str | None:
+    """Wait for the page's answer to input_request ``request``: worker_js/kernel/worker.js
+    blocks on the shared stdin buffer (Atomics.wait) or in a long poll of the bento server's
+    stdin endpoint (synchronous XHR). None if the cell was interrupted meanwhile."""
     import js  # type: ignore[import-not-found,unused-ignore]
+    from pyodide.ffi import JsException
 
-    from ..errors import KernelError
+    from .. import protocol
+    from ..errors import NetworkError
 
-    stdin = getattr(js, "bentoStdin", None)  # absent in a headless run (no page to ask)
-    if stdin is None or not stdin.available():
-        raise KernelError(
-            "input() needs the page to be cross-origin isolated (a shared buffer carries the "
-            "answer), and this one is not: open it from the bento server (`./dev run`), which "
-            "sends the COOP/COEP headers, or pass the value in a variable instead"
-        )
-    value = stdin.read()
-    return None if value is None else str(value)
+    _waiting, _answer, interrupted = protocol.spec()["stdin_states"]
+    try:
+        got = js.bentoStdin.read(request)
+    except JsException as exc:  # the server could not be reached or refused the wait
+        raise NetworkError(getattr(exc, "message", None) or str(exc)) from exc
+    if got.state == interrupted:
+        return None
+    return str(got.value)
 
 
 def start(post: Any, options: Any = None) -> WorkerKernel:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 from .. import protocol
-from ..errors import KernelError, MagicError, NoShellError
+from ..errors import MagicError, NoShellError, StdinNotImplementedError
 from . import classic, shell
 from .display import Publisher, current_publisher, display, flush_figures, mimebundle
 from .magics import (
@@ -102,10 +102,18 @@ class Kernel:
         self.own_names: set[str] = set()
         #: The IPython shell (bento_wasm.kernel.shell), created when a cell first needs it.
         self._ipython: Any = None
-        #: Answers input() and getpass(): called as ``stdin(prompt, password)`` after the
-        #: input_request message went out; blocks until the user answers, returns None if
-        #: interrupted meanwhile. The worker installs it; None: this kernel cannot ask.
-        self.stdin: Callable[[str, bool], str | None] | None = None
+        #: Answers input() and getpass(): called as ``stdin(prompt, password, request)`` after
+        #: the input_request message (which names ``request``) went out; blocks until the user
+        #: answers, returns None if interrupted meanwhile. The worker installs it; None: no
+        #: one can answer (a headless run), and input() raises StdinNotImplementedError.
+        self.stdin: Callable[[str, bool, str], str | None] | None = None
+        self._inputs = 0  # input() calls so far: each request gets its own name
+        #: Why input() cannot be answered when ``stdin`` is None (the worker says more).
+        self.no_stdin = (
+            "input() was called, but this kernel has no user to answer it (a headless run: "
+            "bento run, papermill --engine bento, Airflow): pass the value as a parameter "
+            "(-p NAME VALUE) or read it from a file or an environment variable instead"
+        )
         self.cell_id = ""
         #: What the running (or last) cell raised, for post_cell hooks; None if it did not.
         self.last_error: BaseException | None = None
@@ -152,15 +160,15 @@ class Kernel:
 
     def _ask(self, prompt: str, password: bool) -> str:
         if self.stdin is None:
-            raise KernelError(
-                "input() needs a page that can answer it: open the notebook in the bento page "
-                "(served by `bento` / `./dev run`, which is cross-origin isolated), or pass "
-                "the value in a variable instead"
-            )
+            raise StdinNotImplementedError(self.no_stdin)
         sys.stdout.flush()
         sys.stderr.flush()
-        self.send("input_request", id=self.cell_id, prompt=prompt, password=password)
-        value = self.stdin(prompt, password)
+        self._inputs += 1
+        request = f"{self.cell_id}.{self._inputs}"
+        self.send(
+            "input_request", id=self.cell_id, prompt=prompt, password=password, request=request
+        )
+        value = self.stdin(prompt, password, request)
         if value is None:
             raise KeyboardInterrupt("Interrupted by user") from None
         return value

@@ -12,6 +12,7 @@ Paths (under the server's base URL):
     /bento/api/...               the executor's API (token auth; see dataapi.py)
     /bento/api/schedule/...      the Schedule dialog and Runs pane (see scheduleapi.py)
     /bento/pypi/simple/...       the package index %pip installs from (see packages.py)
+    /bento/api/stdin/...         input() in a page without isolation (see stdinapi.py)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from . import api, dataapi, packages
 from .scheduleapi import handlers as schedule_handlers
 from .sessionapi import handlers as session_handlers
 from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
+from .stdinapi import handlers as stdin_handlers
 
 __all__ = ["BentoApp"]
 
@@ -235,6 +237,8 @@ class BentoApp(ExtensionApp):
             "bootTimeoutMs": self.boot_timeout_ms,
             # The page adds the token from its own URL (?token=...); see kernel.js.
             "executor": {"url": self.serverapp.base_url},
+            # input() in a page that is not cross-origin isolated waits through this server.
+            "stdin": {"url": self.serverapp.base_url},
             "sheets": {"exportBase": self.sheets_export_base},
             "graphql": {"endpoint": self.graphql_endpoint},
             # %pip installs from here; micropip appends /<project>/ (kernel/pip.py).
@@ -266,3 +270,4 @@ class BentoApp(ExtensionApp):
         self.handlers.extend(packages.handlers(self))
         self.handlers.extend(session_handlers(self))
         self.handlers.extend(schedule_handlers(self))
+        self.handlers.extend(stdin_handlers())

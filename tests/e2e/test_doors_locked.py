@@ -22,8 +22,8 @@ NOTEBOOK = {
     "cells": [],
 }
 
-# (method, path, body): every route of bento_wasm/server (sessionapi.py, dataapi.py) and the
-# contents API calls the page makes (contents.js).
+# (method, path, body): every route of bento_wasm/server (sessionapi.py, dataapi.py,
+# stdinapi.py) and the contents API calls the page makes (contents.js).
 DOORS = [
     ("POST", "/bento/api/sessions/door/execute", b"\x00" * 16),
     ("POST", "/bento/api/sessions/door/interrupt", b""),
@@ -35,6 +35,8 @@ DOORS = [
     ("POST", "/bento/api/uploads?table=door", b"not arrow"),
     ("GET", "/bento/api/uploads/upload-1", None),
     ("DELETE", "/bento/api/uploads/upload-1", None),
+    ("GET", "/bento/api/stdin/door/cell-1.1?wait=0", None),
+    ("POST", "/bento/api/stdin/door/cell-1.1", json.dumps({"value": "42"}).encode()),
     ("GET", "/api/contents/secret.ipynb?type=notebook&content=1", None),
     ("PUT", "/api/contents/written.ipynb", json.dumps(
         {"type": "notebook", "format": "json", "content": NOTEBOOK}).encode()),
@@ -88,7 +90,8 @@ def test_the_right_token_from_the_page_s_own_origin_enters(server):
         server, "GET", "/bento/api/connections", None, {"Authorization": f"token {server.token}"}
     )
     assert status == 200 and b"default" in answer
-    status, answer, _ = request(server, *DOORS[10][:2], None, {
+    [contents] = [door for door in DOORS if door[1].startswith("/api/contents/secret")]
+    status, answer, _ = request(server, *contents[:2], None, {
         "Authorization": f"token {server.token}"})  # fmt: skip
     assert status == 200 and b"cells" in answer
 

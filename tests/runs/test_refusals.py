@@ -115,3 +115,17 @@ def test_prepare_only_writes_the_parameterized_notebook_with_papermills_options(
     assert injected["metadata"]["jupyter"] == {"source_hidden": True}
     assert nb["cells"][2]["metadata"]["jupyter"] == {"source_hidden": True}
     assert nb["cells"][2]["outputs"] == [] and nb["metadata"]["bento"]["status"] == "prepared"
+
+
+def test_input_in_a_headless_run_fails_that_cell_as_under_papermill(tmp_path):
+    """No one answers input() in a headless run: ipykernel under papermill raises
+    StdinNotImplementedError (a NotImplementedError), and so does the bento engine."""
+    source, out = tmp_path / "i.ipynb", tmp_path / "i.out.ipynb"
+    notebook("print('before')", "name = input('name? ')", "print('never')", path=source)
+    with pytest.raises(RunFailed) as caught:
+        execute_notebook(source, out, progress=False)
+    assert (caught.value.cell_index, caught.value.ename) == (1, "StdinNotImplementedError")
+    assert "no user to answer it" in caught.value.evalue and "-p NAME VALUE" in caught.value.evalue
+    cells = json.loads(out.read_text())["cells"]
+    assert not any(o.get("name") == "stdout" and "never" in o.get("text", "")
+                   for c in cells for o in c.get("outputs", []))  # fmt: skip

@@ -18,6 +18,18 @@ const STDIN_BYTES = 1 << 20;
 
 export { TransferError };
 
+/** What complete/inspect/is_complete get while a cell runs: nothing, at once (a checked reply). */
+function busyReply(P, type, fields) {
+  const T = P.types;
+  const ok = P.replyStatuses.ok;
+  const { id, cursor_pos: at } = fields;
+  if (type === T.complete_request) {
+    return P.make(T.complete_reply, { id, status: ok, matches: [], cursor_start: at, cursor_end: at, metadata: {} });
+  }
+  if (type === T.inspect_request) return P.make(T.inspect_reply, { id, status: ok, found: false, data: {}, metadata: {} });
+  return P.make(T.is_complete_reply, { id, status: P.spec.completeness.at(-1) }); // unknown
+}
+
 const DEFAULTS = {
   workerURL: new URL("./worker.js", import.meta.url).href,
   protocolURL: new URL("./protocol.json", import.meta.url).href,
@@ -26,6 +38,9 @@ const DEFAULTS = {
   preload: ["pandas", "pyarrow"],
   bootTimeoutMs: 60000,
   env: { MPLBACKEND: "Agg" },
+  // The bento server through which input() waits when the page is not cross-origin isolated
+  // ({url, token}; default: the executor's). See sendInput.
+  stdin: null,
 };
 
 /** The memory message, plus the page's JS heap where the browser exposes it (not in a worker). */
@@ -47,6 +62,14 @@ function executorOptions(executor) {
   return { ...executor, url, token };
 }
 
+/** input()'s server {url, token, session} (the executor's unless given), or null: none. */
+function stdinOptions(stdin, executor) {
+  const given = stdin?.url ? stdin : executor?.url ? { url: executor.url, token: executor.token } : null;
+  const server = executorOptions(given);
+  if (!server?.url) return null;
+  return { url: server.url, token: server.token, session: stdin?.session || globalThis.crypto.randomUUID() };
+}
+
 export class KernelDied extends Error {
   constructor(message, { phase = "", hint = "" } = {}) {
     super(message);
@@ -65,6 +88,8 @@ export class BentoKernel extends EventTarget {
       if (this.options[key]) this.options[key] = new URL(this.options[key], globalThis.location.href).href;
     }
     this.options.executor = executorOptions(this.options.executor);
+    this.options.stdin = stdinOptions(this.options.stdin, this.options.executor);
+    this._input = null; // the input_request waiting for sendInput, when not isolated
     this.protocol = options.protocol instanceof Protocol ? options.protocol : null;
     this.state = "unstarted";
     this.worker = null;
@@ -155,12 +180,14 @@ export class BentoKernel extends EventTarget {
         return;
       }
       case T.execute_reply: {
+        this._input = null;
         const pending = this._pending.get(msg.id);
         this._pending.delete(msg.id);
         if (pending) pending.resolve({ reply: msg, outputs: pending.outputs });
         return;
       }
       default: {
+        if (msg.type === T.input_request) this._input = msg.request || null;
         const pending = this._pending.get(msg.id);
         if (pending) {
           pending.outputs.push(msg);
@@ -191,27 +218,71 @@ export class BentoKernel extends EventTarget {
     await this.start();
     const id = `cell-${++this._nextId}`;
     const done = new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, outputs: [], onOutput });
+      this._pending.set(id, { resolve, reject, outputs: [], onOutput, cell: true });
     });
     this.worker.postMessage(this.protocol.make(this.protocol.types.execute, { id, code }));
     return done;
   }
 
-  /** Answer the running cell's input() or getpass() (an input_request output asked for it). */
+  /**
+   * Answer the running cell's input() or getpass() (an input_request output asked for it).
+   * Isolated page: through the shared stdin buffer, at once. Otherwise: posted to the bento
+   * server where the worker waits (the returned promise settles when the server has it).
+   */
   sendInput(value) {
-    if (!this.stdinBuffer) throw new Error("input() needs a cross-origin isolated page");
+    if (!this.stdinBuffer) {
+      const request = this._input;
+      this._input = null;
+      if (!request) {
+        throw new Error("no input() is waiting for an answer" + (this.options.stdin ? "" :
+          " (without cross-origin isolation, input() needs the bento server: BentoKernel's stdin option)"));
+      }
+      return this._postStdin(request, { value: String(value) });
+    }
     const state = new Int32Array(this.stdinBuffer, 0, 2);
     const bytes = new TextEncoder().encode(String(value)).slice(0, STDIN_BYTES);
     new Uint8Array(this.stdinBuffer, 8).set(bytes);
     Atomics.store(state, 1, bytes.length);
     Atomics.store(state, 0, 1);
     Atomics.notify(state, 0);
+    return Promise.resolve(true);
+  }
+
+  /** POST an answer ({value}) or an interrupt ({interrupt: true}) to input() `request`'s wait. */
+  async _postStdin(request, body) {
+    const { url, token, session } = this.options.stdin;
+    const target = `${url}/bento/api/stdin/${encodeURIComponent(session)}/${encodeURIComponent(request)}`;
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = `token ${token}`;
+    let response;
+    try {
+      response = await fetch(target, { method: "POST", headers, body: JSON.stringify(body) });
+    } catch (err) {
+      throw new Error(`cannot reach the bento server at ${url} to answer input(): ${err.message}; ` +
+        `check that it runs and allows this page (--BentoApp.page_origins=${globalThis.location.origin})`);
+    }
+    if (!response.ok) {
+      const reason = await response.json().then((b) => b.message, () => `HTTP ${response.status}`);
+      throw new Error(`the bento server at ${url} did not take the answer to input(): ${reason}`);
+    }
+    return true;
+  }
+
+  /** A cell (or, with transfers, an Arrow transfer) is in the worker: it answers nothing else until it ends. */
+  _busy({ transfers = true } = {}) {
+    for (const [id, pending] of this._pending) {
+      if (pending.cell || (transfers && id.startsWith("transfer-"))) return true;
+    }
+    return false;
   }
 
   /** Ask the worker `type` (complete/inspect/is_complete request); resolves with its reply. */
   async _ask(type, fields) {
     await this.start();
     const id = `ask-${++this._nextId}`;
+    // Python is busy with a cell: answer at once with nothing, as JupyterLab shows nothing
+    // while its kernel is busy, instead of an editor waiting for the cell to end.
+    if (this._busy()) return busyReply(this.protocol, type, { id, ...fields });
     const done = new Promise((resolve, reject) => this._pending.set(id, { resolve, reject, outputs: [] }));
     this.worker.postMessage(this.protocol.make(type, { id, ...fields }));
     return done;
@@ -232,12 +303,26 @@ export class BentoKernel extends EventTarget {
     return this._ask(this.protocol.types.is_complete_request, { code });
   }
 
-  /** Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation; returns false without it. */
+  /**
+   * Interrupt running Python (KeyboardInterrupt). Needs cross-origin isolation, except for an
+   * input() waiting through the bento server (the interrupt is posted there); false if it cannot.
+   */
   interrupt() {
     this.remoteInterrupt = interruptRemote(this.options); // a remote call in progress stops too
-    if (!this.interruptBuffer) return false;
-    // Only while a cell runs or waits: the worker keeps a signal pending until Python runs.
-    if (this._pending.size) Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
+    if (!this.interruptBuffer) {
+      const request = this._input;
+      this._input = null;
+      if (!request) return false;
+      this.inputInterrupt = this._postStdin(request, { interrupt: true }).catch((err) => {
+        console.warn("interrupting input() failed", err);
+        return false;
+      });
+      return true;
+    }
+    // Only while a cell runs or waits: the worker keeps a signal pending until Python runs. A
+    // completion, inspection or transfer has no cell to stop; the signal would stop the next
+    // cell at once.
+    if (this._busy({ transfers: false })) Atomics.store(new Int32Array(this.interruptBuffer), 0, 2); // 2 = SIGINT
     return true;
   }
 

@@ -19,28 +19,67 @@ let currentCell = "";
 let interruptView = null; // Int32Array over the page's SharedArrayBuffer, when isolated
 let stdinState = null; // Int32Array [state, length] over the page's stdin SharedArrayBuffer
 let stdinBytes = null; // the answer's UTF-8 bytes, after the 8-byte header
+let stdinServer = null; // {url, token, session}: not isolated, input() waits through the server
 let dead = false;
 let queue = Promise.resolve();
 
-// input() and getpass(): Python blocks here until the page writes the answer into the shared
-// stdin buffer (BentoKernel.sendInput), waking every 100 ms to see whether Interrupt was pressed.
+// input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
+// isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
+// and this wakes every 100 ms to see whether Interrupt was pressed. Otherwise: a long poll of
+// the bento server (synchronous XHR, bento_wasm/server/stdinapi.py), repeated until the page
+// posts the answer or an interrupt there. Resolves to {state, value} (P.spec.stdin_states).
 globalThis.bentoStdin = {
-  available: () => stdinState !== null,
-  read() {
+  available: () => stdinState !== null || stdinServer !== null,
+  read(request) {
+    const [, answer, interrupted] = P.spec.stdin_states;
+    if (stdinState === null) return pollStdinServer(request);
     for (;;) {
       Atomics.wait(stdinState, 0, 0, 100);
       if (Atomics.load(stdinState, 0) === 1) {
         const text = new TextDecoder().decode(stdinBytes.slice(0, Atomics.load(stdinState, 1)));
         Atomics.store(stdinState, 0, 0);
-        return text;
+        return { state: answer, value: text };
       }
       if (interruptView && Atomics.load(interruptView, 0) !== 0) {
         Atomics.store(interruptView, 0, 0);
-        return null; // Python raises KeyboardInterrupt
+        return { state: interrupted }; // Python raises KeyboardInterrupt
       }
     }
   },
 };
+
+/** How long the server holds one poll open (s): short, so a lost page is noticed soon. */
+const STDIN_POLL_S = 10;
+
+function pollStdinServer(request) {
+  const { url, token, session } = stdinServer;
+  const target = `${url}/bento/api/stdin/${encodeURIComponent(session)}/${encodeURIComponent(request)}` +
+    `?wait=${STDIN_POLL_S}`;
+  const waiting = P.spec.stdin_states[0];
+  for (;;) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("GET", target, false);
+    if (token) xhr.setRequestHeader("Authorization", `token ${token}`);
+    try {
+      xhr.send();
+    } catch (err) {
+      throw new Error(`input() could not wait for its answer: the bento server at ${url} did not ` +
+        `answer (${err.message}); check that it runs and allows this page's origin ` +
+        `(--BentoApp.page_origins=${self.location.origin}), then run the cell again`);
+    }
+    let body = null;
+    try {
+      body = JSON.parse(xhr.responseText);
+    } catch {
+      // not JSON: said below with the status
+    }
+    if (xhr.status !== 200 || body === null) {
+      throw new Error(`input() could not wait for its answer: the bento server at ${url} answered ` +
+        `HTTP ${xhr.status}: ${body?.message || xhr.responseText.slice(0, 200) || "no reason given"}`);
+    }
+    if (body.state !== waiting) return body;
+  }
+}
 
 // The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
 installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
@@ -177,6 +216,8 @@ async function boot(options) {
     if (options.stdinBuffer) {
       stdinState = new Int32Array(options.stdinBuffer, 0, 2);
       stdinBytes = new Uint8Array(options.stdinBuffer, 8);
+    } else if (options.stdin?.url) {
+      stdinServer = options.stdin;
     }
     // After a fatal error Pyodide never settles the running call; report it at once instead
     // (API.on_fatal is Pyodide 0.27's hook for this, on its private _api object).

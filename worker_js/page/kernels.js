@@ -16,12 +16,13 @@ export const KERNELS = {
   server: {
     label: "Server (ipykernel)",
     lost: "every variable and import in the server kernel",
-    async create({ config, protocol, baseUrl, token }) {
+    async create({ config, protocol, baseUrl, token, path }) {
       // Loaded only when chosen: @jupyterlab/services is most of the page's code.
       const { ServerKernel } = await import("./server_kernel.js");
       const server = config.serverKernel || {};
+      // path: the notebook's, so the kernel works in its folder (as in JupyterLab).
       return new ServerKernel({ protocol, baseUrl, token, name: server.name || "python3",
-        setup: server.setup || [] });
+        setup: server.setup || [], path });
     },
   },
 };

@@ -168,6 +168,7 @@ class Page {
     if (kind === NO_KERNEL) return null;
     const kernel = await createKernel(kind, {
       config: this.config, protocol: this.P, baseUrl: this.baseUrl, token: this.token,
+      path: this.notebook.path || $("path").value.trim(), // the server kernel works in its folder
     });
     this.kernel = kernel;
     this.notebook.setKernel(kernel);

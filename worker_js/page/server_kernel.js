@@ -2,7 +2,7 @@
 // Jupyter kernel protocol through @jupyterlab/services, behind BentoKernel's interface:
 // start/execute/interrupt/restart/shutdown, events status/output/fatal, and the same message
 // shapes (worker protocol, built and checked with `P.make`). The page cannot tell them apart.
-import { KernelManager, KernelMessage, ServerConnection } from "@jupyterlab/services";
+import { KernelManager, KernelMessage, ServerConnection, SessionManager } from "@jupyterlab/services";
 
 const STATE_MAP = {
   unknown: "starting", starting: "starting", restarting: "starting", autorestarting: "starting",
@@ -12,7 +12,9 @@ const STATE_MAP = {
 export class ServerKernel extends EventTarget {
   /**
    * options: {protocol (a Protocol), baseUrl, token, name = "python3",
-   *           setup: code lines run silently after each (re)start, e.g. "%load_ext bento_wasm"}
+   *           setup: code lines run silently after each (re)start, e.g. "%load_ext bento_wasm",
+   *           path: the notebook's path on the server; as in JupyterLab, the kernel starts
+   *           in a session for it, so its working directory is the notebook's folder}
    */
   constructor(options) {
     super();
@@ -28,6 +30,8 @@ export class ServerKernel extends EventTarget {
       baseUrl: options.baseUrl, token: options.token || "", appendToken: true,
     });
     this.manager = new KernelManager({ serverSettings: settings });
+    this.sessions = new SessionManager({ kernelManager: this.manager, serverSettings: settings });
+    this.session = null;
   }
 
   _status(state, detail = "") {
@@ -55,7 +59,18 @@ export class ServerKernel extends EventTarget {
     this.startedAt = performance.now();
     this._status("starting", `starting an ipykernel (${this.options.name}) on the server`);
     try {
-      this.kernel = await this.manager.startNew({ name: this.options.name });
+      // A session (the sessions API), as JupyterLab starts one: the server starts the kernel
+      // in the folder of `path`, so a relative file lands next to the notebook. The session's
+      // path is the notebook's plus this page's own suffix: the server hands an existing
+      // session of the same path to whoever asks, and the one a reloaded page deletes while
+      // unloading may still exist then (its kernel shutting down), so each page has its own
+      // kernel, as before (the folder is what the server takes from the path).
+      const path = this.options.path || "untitled.ipynb";
+      this.session = await this.sessions.startNew({
+        path: `${path}#bento-${globalThis.crypto.randomUUID().slice(0, 8)}`, name: path.split("/").pop(),
+        type: "notebook", kernel: { name: this.options.name },
+      });
+      this.kernel = this.session.kernel;
     } catch (err) {
       const message = `the server could not start a ${this.options.name} kernel: ${err.message}`;
       this._fatal(message, "starting", "Check the token in the page URL and that ipykernel is installed " +
@@ -225,16 +240,21 @@ export class ServerKernel extends EventTarget {
   shutdownOnUnload() {
     if (!this.kernel) return;
     const headers = this.options.token ? { Authorization: `token ${this.options.token}` } : {};
-    fetch(`${this.options.baseUrl}api/kernels/${this.kernel.id}`, { method: "DELETE", headers, keepalive: true })
-      .catch(() => {});
+    // Deleting the session shuts its kernel down too.
+    const target = this.session ? `api/sessions/${this.session.id}` : `api/kernels/${this.kernel.id}`;
+    fetch(`${this.options.baseUrl}${target}`, { method: "DELETE", headers, keepalive: true }).catch(() => {});
     this.kernel = null;
+    this.session = null;
   }
 
   shutdown() {
     const kernel = this.kernel;
+    const session = this.session;
     this.kernel = null;
+    this.session = null;
     this._ready = null;
     this.state = this.protocol.states.dead;
-    if (kernel) kernel.shutdown().catch(() => {});
+    if (session) session.shutdown().catch(() => {});
+    else if (kernel) kernel.shutdown().catch(() => {});
   }
 }

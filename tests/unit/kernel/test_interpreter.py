@@ -131,8 +131,8 @@ def test_matplotlib_figures_become_png(kernel):
 def test_input_and_getpass_ask_the_page_and_wait(kernel):
     asked = []
 
-    def stdin(prompt, password):
-        asked.append((prompt, password, [m["type"] for m in kernel.messages]))
+    def stdin(prompt, password, request):
+        asked.append((prompt, password, [m["type"] for m in kernel.messages], request))
         return "Ada" if not password else "s3cret"
 
     kernel.stdin = stdin
@@ -144,6 +144,8 @@ def test_input_and_getpass_ask_the_page_and_wait(kernel):
         ("Password: ", True),
     ]
     assert asked[0][2][-2:] == ["stream", "input_request"], "stdout flushed before asking"
+    assert [r["request"] for r in requests] == [a[3] for a in asked], "each names its wait"
+    assert len({a[3] for a in asked}) == 2, "every input() is a request of its own"
     assert "".join(m["text"] for m in of_type(messages, "stream")) == "before\nAda 6\n"
     import builtins
 
@@ -151,9 +153,14 @@ def test_input_and_getpass_ask_the_page_and_wait(kernel):
 
 
 def test_input_interrupted_is_keyboard_interrupt_and_no_stdin_is_a_clear_error(kernel):
-    kernel.stdin = lambda prompt, password: None
+    kernel.stdin = lambda prompt, password, request: None
     [error] = of_type(run(kernel, "x = input('wait? ')"), "error")
     assert (error["ename"], error["evalue"]) == ("KeyboardInterrupt", "Interrupted by user")
-    kernel.stdin = None
-    [error] = of_type(run(kernel, "input()"), "error")
-    assert error["ename"] == "KernelError" and "input() needs a page" in error["evalue"]
+    kernel.stdin = None  # a headless run: papermill's kernel raises StdinNotImplementedError
+    messages = run(kernel, "input()")
+    [error] = of_type(messages, "error")
+    assert error["ename"] == "StdinNotImplementedError", error
+    assert "no user to answer it" in error["evalue"] and "-p NAME VALUE" in error["evalue"]
+    assert not of_type(messages, "input_request"), "no prompt goes out that no one can answer"
+    caught = run(kernel, "try:\n    input()\nexcept NotImplementedError:\n    ok = 1\nok")
+    assert of_type(caught, "execute_result")[0]["data"]["text/plain"] == "1", "as ipykernel's"
