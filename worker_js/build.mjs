@@ -14,7 +14,9 @@ const options = {
   legalComments: "linked",
   logLevel: "warning",
   define: { "process.env.NODE_ENV": '"production"' },
-  loader: { ".css": "css" },
+  // The widget controls' icons (Font Awesome, through @jupyter-widgets/controls' CSS) as files.
+  loader: { ".css": "css", ".woff": "file", ".woff2": "file", ".eot": "file", ".ttf": "file", ".svg": "file" },
+  assetNames: "assets/[name]-[hash]",
 };
 
 if (process.argv.includes("--watch")) {
