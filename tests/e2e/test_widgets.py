@@ -139,8 +139,9 @@ def test_slider_interact_and_saved_state(page, root, kernel):
     }
     assert sliders == {"level": 5, "bars": 5}, sliders
     outputs = [m for m in models.values() if m["model_name"] == "OutputModel"]
-    [figure] = [o for m in outputs for o in m["state"].get("outputs", [])]
-    assert "image/png" in figure["data"], figure
+    shown = [o for m in outputs for o in m["state"].get("outputs", [])]
+    [figure] = [o for o in shown if "image/png" in o.get("data", {})]
+    assert [o["text"] for o in shown if o["output_type"] == "stream"] == ["drew 5 bars\n"], shown
     view = saved["cells"][0]["outputs"][0]["data"][WIDGET_VIEW]
     assert view["model_id"] in models
 
