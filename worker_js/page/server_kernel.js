@@ -128,7 +128,7 @@ export class ServerKernel extends EventTarget {
     if (KernelMessage.isErrorMsg(msg)) {
       return P.make(T.error, { id, ename: c.ename, evalue: c.evalue, traceback: c.traceback });
     }
-    if (msg.header.msg_type === "clear_output") return P.make(T.clear_output, { id, wait: Boolean(c.wait) });
+    if (KernelMessage.isClearOutputMsg(msg)) return P.make(T.clear_output, { id, wait: Boolean(c.wait) });
     return null; // status, execute_input, comms: not outputs
   }
 

@@ -99,37 +99,22 @@ class BentoComm {
   }
 }
 
-/** Worker protocol output message -> nbformat output for an Output widget ({clear, wait} for clear_output). */
-function bentoOutput(P, msg) {
+/**
+ * An output message -> nbformat output for an Output widget, or {clear, wait} for clear_output.
+ * Worker protocol messages and Jupyter's iopub messages name these types alike (P.types).
+ */
+function outputOf(P, type, c) {
   const T = P.types;
-  switch (msg.type) {
+  switch (type) {
     case T.stream:
-      return { output_type: "stream", name: msg.name, text: msg.text };
+      return { output_type: type, name: c.name, text: c.text };
     case T.display_data:
-      return { output_type: "display_data", data: msg.data, metadata: msg.metadata || {} };
+      return { output_type: type, data: c.data, metadata: c.metadata || {} };
     case T.execute_result:
-      return { output_type: "execute_result", execution_count: msg.execution_count, data: msg.data,
-        metadata: msg.metadata || {} };
+      return { output_type: type, execution_count: c.execution_count, data: c.data, metadata: c.metadata || {} };
     case T.error:
-      return { output_type: "error", ename: msg.ename, evalue: msg.evalue, traceback: msg.traceback };
+      return { output_type: type, ename: c.ename, evalue: c.evalue, traceback: c.traceback };
     case T.clear_output:
-      return { clear: true, wait: msg.wait };
-    default:
-      return null;
-  }
-}
-
-/** Jupyter iopub message -> nbformat output for an Output widget (the Server kernel's). */
-function jupyterOutput(msg) {
-  const c = msg.content;
-  switch (msg.header.msg_type) {
-    case "stream":
-      return { output_type: "stream", name: c.name, text: c.text };
-    case "display_data":
-    case "execute_result":
-    case "error":
-      return { output_type: msg.header.msg_type, ...c, transient: undefined };
-    case "clear_output":
       return { clear: true, wait: Boolean(c.wait) };
     default:
       return null;
@@ -232,7 +217,7 @@ export class WidgetManager extends HTMLManager {
       this.comms.delete(msg.comm_id);
       comm?._onClose?.(wrapped);
     } else if (this.isCaptured(msg.id)) {
-      this.captures.get(msg.id).addOutput(bentoOutput(this.P, msg));
+      this.captures.get(msg.id).addOutput(outputOf(this.P, msg.type, msg));
     }
   }
 
@@ -246,7 +231,7 @@ export class WidgetManager extends HTMLManager {
   listenServer(connection) {
     connection.iopubMessage.connect((_, msg) => {
       const parent = msg.parent_header?.msg_id;
-      if (this.isCaptured(parent)) this.captures.get(parent).addOutput(jupyterOutput(msg));
+      if (this.isCaptured(parent)) this.captures.get(parent).addOutput(outputOf(this.P, msg.header.msg_type, msg.content));
     });
   }
 
