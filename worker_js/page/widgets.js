@@ -229,6 +229,8 @@ export class WidgetManager extends HTMLManager {
 
   /** Outputs of the Server kernel whose parent is captured go to their Output widget. */
   listenServer(connection) {
+    if (this._listening === connection) return;
+    this._listening = connection;
     connection.iopubMessage.connect((_, msg) => {
       const parent = msg.parent_header?.msg_id;
       if (this.isCaptured(parent)) this.captures.get(parent).addOutput(outputOf(this.P, msg.header.msg_type, msg.content));

@@ -43,6 +43,7 @@ export class Widgets {
     if (server) {
       kernel.start().then(() => kernel.kernel.registerCommTarget(WIDGET_TARGET, async (comm, msg) => {
         const manager = await this.managerFor(kernel);
+        manager.listenServer(kernel.kernel); // once per connection (it may predate the kernel)
         return manager.openServerComm(comm, msg);
       })).catch(() => {}); // a kernel that cannot start says so itself
       return;
