@@ -6,11 +6,15 @@ JavaScript passes its ``post`` function and the boot options as data
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..kernel.interpreter import Kernel
 
 __all__ = ["WorkerKernel", "start"]
+
+#: A cell that may import a widget module (kernel/comms.py WIDGET_MODULES).
+_WIDGET_WORD = re.compile(r"\b(?:ipywidgets|comm)\b")
 
 
 class WorkerKernel:
@@ -114,7 +118,7 @@ class WorkerKernel:
 
         from ..kernel.comms import WIDGET_MODULES
 
-        if not any(name in code for name in WIDGET_MODULES):
+        if not _WIDGET_WORD.search(code):  # most cells: no parse at all
             return []
         try:
             imported = set(find_imports(self.import_scan_source(code)))
