@@ -145,10 +145,13 @@ def test_slider_interact_and_saved_state(page, root, kernel):
     view = saved["cells"][0]["outputs"][0]["data"][WIDGET_VIEW]
     assert view["model_id"] in models
 
-    # Reopened with no kernel at all: the saved views show (slider at 5, the last figure).
-    page.open("none", path=path)
-    wait_widget(page, 0, ".widget-slider .noUi-handle", "the saved slider")
-    wait_for(lambda: in_cell(page, 0, ".widget-readout")[0].text == "5", 20, "saved value")
-    wait_widget(page, 2, ".widget-output img", "the saved figure")
-    assert image_of(page, 2) == "data:image/png;base64," + "".join(figure["data"]["image/png"])
-    page.screenshot(f"widgets-{kernel}-reopened.png")
+    # Reopened, with no kernel at all and with a fresh kernel (no live widgets either way):
+    # the saved views show (the slider at 5, the last figure).
+    for reopened in ("none", kernel):
+        page.open(reopened, path=path)
+        wait_widget(page, 0, ".widget-slider .noUi-handle", f"the saved slider ({reopened})")
+        wait_for(lambda: in_cell(page, 0, ".widget-readout")[0].text == "5", 20, "saved value")
+        wait_widget(page, 2, ".widget-output img", f"the saved figure ({reopened})")
+        saved_png = "".join(figure["data"]["image/png"])
+        assert image_of(page, 2) == "data:image/png;base64," + saved_png
+        page.screenshot(f"widgets-{kernel}-reopened-{reopened}.png")
