@@ -14,9 +14,8 @@ const options = {
   legalComments: "linked",
   logLevel: "warning",
   define: { "process.env.NODE_ENV": '"production"' },
-  // The widget controls' icons (Font Awesome, through @jupyter-widgets/controls' CSS) as files.
-  loader: { ".css": "css", ".woff": "file", ".woff2": "file", ".eot": "file", ".ttf": "file", ".svg": "file" },
-  assetNames: "assets/[name]-[hash]",
+  // @jupyterlab/ui-components (under the widgets' output area) imports its icons as SVG text.
+  loader: { ".css": "css", ".svg": "text" },
 };
 
 if (process.argv.includes("--watch")) {
