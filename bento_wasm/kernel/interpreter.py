@@ -125,6 +125,8 @@ class Kernel:
         #: is copied into wasm memory (Arrow injection, magic results). It raises
         #: MemoryBudgetExceeded to refuse; the memory budget installs the real check.
         self.admit: Callable[[int, str], None] = _admit_everything
+        #: Jupyter comms (bento_wasm.kernel.comms.CommBridge), once a cell imported ipywidgets.
+        self.comms: Any = None
 
     @contextmanager
     def _forward_input(self, code: str) -> Iterator[None]:
@@ -216,6 +218,30 @@ class Kernel:
         )
         self._emit(reply)
         return reply
+
+    @contextmanager
+    def handling(self, handler_id: str) -> Iterator[None]:
+        """Run a front end's message (a widget's comm message) as a short cell of its own id:
+        what it prints or shows goes out under ``handler_id``, what it raises is reported as
+        that id's error, and the kernel goes on."""
+        saved = self.cell_id
+        self.cell_id = handler_id
+        out, err = _Stream("stdout", self), _Stream("stderr", self)
+        token = current_publisher.set(Publisher(handler_id, self.send))
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    yield
+                except Exception as exc:  # the kernel boundary: report, never die
+                    out.flush()
+                    err.flush()
+                    self._report(exc)
+                finally:
+                    out.flush()
+                    err.flush()
+        finally:
+            current_publisher.reset(token)
+            self.cell_id = saved
 
     async def _after(self, cell_id: str, code: str) -> None:
         try:

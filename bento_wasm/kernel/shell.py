@@ -131,6 +131,15 @@ def _output_classes() -> tuple[Any, Any]:
             display_id = (transient or {}).get("display_id")
             publisher.publish(data, metadata or {}, display_id, update)
 
+        def clear_output(self, wait: bool = False) -> None:
+            publisher = current_publisher.get()
+            if publisher is None:
+                super().clear_output(wait)  # type: ignore[no-untyped-call]
+                return
+            sys.stdout.flush()
+            sys.stderr.flush()
+            publisher.clear(wait)
+
     class ResultHook(DisplayHook):
         bento_bundle: tuple[dict[str, Any], dict[str, Any]] | None = None
 

@@ -93,3 +93,30 @@ def test_not_a_release_is_a_clear_error(tmp_path):
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert runtime.main(["verify", "--dest", str(tmp_path / "none")]) == 1
     assert "was never assembled" in capsys.readouterr().err
+
+
+def test_extra_wheels_are_assembled_and_verified(official, tmp_path):
+    """ipywidgets and comm (runtime_wheels.json) come from PyPI, pinned by sha256."""
+    dest = tmp_path / "rt"
+    built = runtime.assemble(dest, source=official)
+    extra = runtime.extra_wheels()
+    assert {"ipywidgets-8.1.9-py3-none-any.whl", "comm-0.2.3-py3-none-any.whl"} == set(extra)
+    for name, item in extra.items():
+        assert built.files[name] == item.sha256 == runtime.sha256_of(dest / name)
+    (dest / "comm-0.2.3-py3-none-any.whl").write_bytes(b"not the wheel")
+    with pytest.raises(RuntimeAssemblyError, match="comm-0.2.3-py3-none-any.whl is corrupt"):
+        runtime.verify(dest)
+
+
+def test_a_runtime_assembled_before_the_extra_wheels_gets_them(official, tmp_path):
+    dest = tmp_path / "rt"
+    runtime.assemble(dest, source=official)
+    manifest = json.loads((dest / runtime.MANIFEST).read_text())
+    for name in runtime.extra_wheels():
+        (dest / name).unlink()
+        del manifest["files"][name]
+    (dest / runtime.MANIFEST).write_text(json.dumps(manifest))
+    assert not set(runtime.extra_wheels()) & set(runtime.verify(dest).files)
+    again = runtime.assemble(dest, source=official)
+    assert again.reused and set(runtime.extra_wheels()) <= set(again.files)
+    runtime.verify(dest)

@@ -225,6 +225,17 @@ export class BentoKernel extends EventTarget {
   }
 
   /**
+   * Send a widget's comm message (P.types.comm_open, comm_msg or comm_close) to the kernel; the
+   * kernel's comm messages come back as `output` events. Returns the message id: outputs of
+   * the handler it runs carry it (an Output widget captures them by it).
+   */
+  sendComm(type, fields) {
+    const id = `comm-${++this._nextId}`;
+    this.worker?.postMessage(this.protocol.make(type, { id, ...fields }));
+    return id;
+  }
+
+  /**
    * Answer the running cell's input() or getpass() (an input_request output asked for it).
    * Isolated page: through the shared stdin buffer, at once. Otherwise: posted to the bento
    * server where the worker waits (the returned promise settles when the server has it).

@@ -13,3 +13,20 @@ export async function loadCellPackages(pyodide, kernel, code, report) {
     report(`loading packages failed: ${err.message}`);
   }
 }
+
+// The runtime's extra wheels a cell imports (ipywidgets, comm: bento_wasm/runtime_wheels.json),
+// installed with micropip from the runtime folder, as JupyterLite installs its own wheels:
+// no network. Their dependencies that Pyodide has (IPython, traitlets) came with the lock above.
+export async function loadCellWheels(pyodide, kernel, code, report) {
+  let urls = [];
+  try {
+    urls = kernel.runtime_wheels_for(code).toJs();
+    if (!urls.length) return;
+    await pyodide.loadPackage("micropip", { messageCallback: () => {}, errorCallback: (m) => report(m) });
+    const micropip = pyodide.pyimport("micropip");
+    await micropip.install.callKwargs(urls, { deps: false });
+  } catch (err) {
+    report(`installing ${urls.map((u) => u.split("/").pop()).join(", ")} failed: ${err.message}\n` +
+      "Assemble the runtime again (bento runtime assemble) so that it has them.");
+  }
+}

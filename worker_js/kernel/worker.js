@@ -6,7 +6,7 @@
 // type of its own. Every failure to start is reported as a `fatal` message within
 // options.bootTimeoutMs, never a hang.
 import { Protocol } from "./protocol.js";
-import { loadCellPackages } from "./packages.js";
+import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 
@@ -123,6 +123,10 @@ async function handle(msg) {
     case T.inject:
     case T.export:
       return transfer(msg);
+    case T.comm_open:
+    case T.comm_msg:
+    case T.comm_close:
+      return comm(msg);
     case T.complete_request:
     case T.inspect_request:
     case T.is_complete_request:
@@ -139,6 +143,20 @@ async function answer(msg) {
     console.warn("loading IPython for a completion failed", err); // the reply says why
   }
   kernel.answer(msg); // posts the reply (status error with the reason if it failed)
+}
+
+/** A widget's message from the page: its handler runs between cells, as a short cell of msg.id. */
+async function comm(msg) {
+  currentCell = msg.id;
+  status("busy", msg.id);
+  try {
+    await kernel.comm_message(msg);
+  } catch (err) {
+    rawStream("stderr", `a widget's message failed: ${err.message}`);
+  } finally {
+    currentCell = "";
+  }
+  status("idle", "");
 }
 
 /** Arrow injection / export (worker_js/arrow.js); queued like cells, never concurrent with one. */
@@ -278,6 +296,7 @@ async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
+  await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).

@@ -159,13 +159,21 @@ export class Notebook extends EventTarget {
 
   /** One message from the kernel for `cell`. Display updates reach every cell with that id. */
   onMessage(cell, msg) {
+    if (this.kernel?.captured?.(msg)) return; // an Output widget shows it (widgets_glue.js)
     if (this.applyUpdate(msg)) return;
+    if (msg.type === this.P.types.clear_output) {
+      if (msg.wait) cell.clearOnNext = true;
+      else cell.outputs.clear();
+      return;
+    }
     if (msg.type === this.P.types.input_request) {
       const kernel = this.kernel;
       cell.outputs.askInput(msg.prompt, msg.password, (value) => kernel.sendInput(value));
       return;
     }
     const output = outputFromMessage(this.P, msg);
+    if (output && cell.clearOnNext) cell.outputs.clear();
+    if (output) cell.clearOnNext = false;
     if (output) cell.outputs.add(output);
   }
 

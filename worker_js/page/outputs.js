@@ -62,7 +62,18 @@ function el(tag, className, text) {
   return node;
 }
 
+/** Renderers of MIME types that a part loaded on demand draws (the widget view, widgets_glue.js):
+ *  mime -> (box, value, data) fills `box`, first with a text fallback. */
+export const liveRenderers = new Map();
+
 function renderData(data) {
+  const live = [...liveRenderers.keys()].find((m) => m in data);
+  if (live) {
+    const box = el("div", "out-data");
+    box.dataset.mime = live;
+    liveRenderers.get(live)(box, data[live], data);
+    return box;
+  }
   const mime = MIME_ORDER.find((m) => m in data) || Object.keys(data)[0];
   const value = data[mime];
   const box = el("div", "out-data");

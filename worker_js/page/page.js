@@ -11,6 +11,8 @@ import { Notebook } from "./notebook.js";
 import { MemoryMeter } from "./memory.js";
 import { Scheduler } from "./schedule.js";
 import { StatusBar } from "./status.js";
+import { liveRenderers } from "./outputs.js";
+import { Widgets } from "./widgets_glue.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +36,9 @@ class Page {
     this.memory = new MemoryMeter(P, $("memory-meter"));
     this.kernel = null;
     this.kind = NO_KERNEL;
+    this.widgets = new Widgets(P);
+    liveRenderers.set(P.mimeTypes.widget_view, (box, spec, data) =>
+      this.widgets.render(box, spec, data["text/plain"]));
     this._wire();
     this.scheduler = new Scheduler(this);
   }
@@ -101,6 +106,7 @@ class Page {
     if (!path) return;
     try {
       await this.notebook.open(path);
+      await this.widgets.open(this.notebook.metadata);
       $("path").value = path;
       this._setParam("path", path);
       if (this.notebook.warning) {
@@ -124,6 +130,7 @@ class Page {
   async save() {
     const path = $("path").value.trim() || this.notebook.path;
     try {
+      await this.widgets.saveInto(this.notebook.metadata);
       await this.notebook.save(path);
       this._setParam("path", path);
       this.banner(`Saved ${path}.`);
@@ -162,6 +169,7 @@ class Page {
     this.kernel = null;
     this.kind = kind;
     this.notebook.setKernel(null);
+    this.widgets.attach(null);
     this.status.attach(null, kind);
     this.memory.attach(null);
     this._setParam("kernel", kind);
@@ -172,6 +180,7 @@ class Page {
     });
     this.kernel = kernel;
     this.notebook.setKernel(kernel);
+    this.widgets.attach(kernel);
     this.status.attach(kernel, kind);
     this.memory.attach(kernel, () => this.notebook.runningCell);
     kernel.addEventListener("output", (e) => this.notebook.applyUpdate(e.detail));

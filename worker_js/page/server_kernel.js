@@ -128,7 +128,8 @@ export class ServerKernel extends EventTarget {
     if (KernelMessage.isErrorMsg(msg)) {
       return P.make(T.error, { id, ename: c.ename, evalue: c.evalue, traceback: c.traceback });
     }
-    return null; // status, execute_input, clear_output, comms: not outputs
+    if (KernelMessage.isClearOutputMsg(msg)) return P.make(T.clear_output, { id, wait: Boolean(c.wait) });
+    return null; // status, execute_input, comms: not outputs
   }
 
   /** Run a cell. Resolves with {reply, outputs} in the worker protocol's shapes. */
@@ -150,6 +151,7 @@ export class ServerKernel extends EventTarget {
     const t0 = performance.now();
     const future = this.kernel.requestExecute({ code, stop_on_error: true, allow_stdin: true });
     future.onIOPub = (msg) => {
+      if (this.captured?.(msg)) return; // an Output widget shows it (widgets_glue.js)
       const out = this._toProtocol(id, msg);
       if (out) emit(out);
     };
