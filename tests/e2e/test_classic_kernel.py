@@ -289,3 +289,26 @@ def test_input_and_getpass_wait_for_the_user_and_interrupt_stops_them(page, kern
     assert not page.driver.find_elements("css selector", ".cell .stdin-field"), "box removed"
     after = page.run_cell(page.add_cell("name"))
     assert after["text"].strip() == "'Ada'", "the kernel goes on with its namespace"
+
+
+def test_an_answer_that_does_not_reach_the_kernel_asks_again(page):
+    """When sending the answer fails (without isolation it is a POST to the server), the
+    prompt comes back saying why, and the next answer still reaches the waiting input()."""
+    page.open("serverless", path="notebooks/classic.ipynb")
+    page.driver.execute_script(
+        """const kernel = window.bento.kernel, send = kernel.sendInput.bind(kernel);
+        kernel.sendInput = (value) => {
+          kernel.sendInput = send;  // fails once, as a server that is away would
+          return Promise.reject(new Error('HTTP 503 from the bento server'));
+        };"""
+    )
+    index = page.add_cell("word = input('Word? ')\nprint('got', word)")
+    page.queue(index)
+    answer_prompt(page, index, "lost")
+    wait_for(lambda: page.driver.find_elements("css selector", ".cell .stdin-error"), 30,
+             "the note that the answer was lost", page.problems)  # fmt: skip
+    [note] = page.driver.find_elements("css selector", ".cell .stdin-error")
+    assert "HTTP 503 from the bento server" in note.text and "type it again" in note.text
+    assert answer_prompt(page, index, "kept") == "text"
+    page.wait_done(60)
+    assert "got kept" in page.cells()[index]["text"], page.cells()[index]

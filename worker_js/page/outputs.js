@@ -185,7 +185,8 @@ export class OutputArea {
   /**
    * input()/getpass() waits: a prompt with a text box (hidden typing for a password) below
    * the outputs; Enter sends the answer and leaves "prompt answer" (dots for a password), as
-   * Jupyter does. Not an nbformat output, so it is not saved.
+   * Jupyter does. Not an nbformat output, so it is not saved. `send` may return a promise;
+   * if it rejects, the box comes back with the reason.
    */
   askInput(prompt, password, send) {
     this.closeInput();
@@ -201,7 +202,15 @@ export class OutputArea {
       const value = field.value;
       box.replaceChildren(el("pre", "", `${prompt}${password ? "·".repeat(8) : value}`));
       this.pendingInput = null;
-      send(value);
+      // Without isolation the answer is a POST to the server: when it fails, ask again
+      // and say why, rather than leave input() waiting with no box to answer in.
+      Promise.resolve()
+        .then(() => send(value))
+        .catch((err) => {
+          box.remove();
+          this.askInput(prompt, password, send);
+          this.pendingInput.prepend(el("div", "stdin-error", `Your answer did not reach the kernel (${err.message}); type it again.`));
+        });
     });
     label.append(field);
     box.append(label);
