@@ -9,6 +9,7 @@ import { Protocol } from "./protocol.js";
 import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
+import { BytecodeCache } from "./bytecode.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -22,6 +23,7 @@ let stdinBytes = null; // the answer's UTF-8 bytes, after the 8-byte header
 let stdinServer = null; // {url, token, session}: not isolated, input() waits through the server
 let dead = false;
 let queue = Promise.resolve();
+let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -84,6 +86,9 @@ function pollStdinServer(request) {
 // The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
 installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
 
+// Boot milestones on the worker's User Timing timeline (DevTools > Performance): the breakdown
+// in benchmarks/startup.py was read from them.
+const mark = (what) => performance.mark(`bento: ${what}`);
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -245,6 +250,7 @@ async function boot(options) {
       "Restart the kernel; the namespace is lost. Please report the cell that caused it.",
     );
 
+    mark("loadPyodide done");
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -254,6 +260,7 @@ async function boot(options) {
     const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
     workerModule.destroy();
+    mark("kernel started");
   } catch (err) {
     phase = err.phase || phase;
     const message = err.message || String(err);
@@ -261,7 +268,7 @@ async function boot(options) {
     return;
   }
   status("idle", "ready");
-  preload(options.preload || []);
+  preload(options.preload || [], options);
 }
 
 function hintFor(phase, options, message) {
@@ -272,18 +279,51 @@ function hintFor(phase, options, message) {
   return `Check that the wheel at ${options.wheelURL} was built from this release (./dev wheel).`;
 }
 
-/** Load heavy packages in the background: a plain cell never waits for them. */
-function preload(packages) {
+/**
+ * Load heavy packages in the background: a plain cell never waits for them. Their bytecode
+ * from an earlier visit is written back first (bytecode.js), so that importing them is quick.
+ */
+async function preload(packages, options) {
   if (!packages.length) return;
   const t0 = performance.now();
-  pyodide
-    .loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) })
-    .then(() => post(P.make(T.status, {
+  try {
+    const loading = pyodide.loadPackage(packages, {
+      messageCallback: () => {},
+      errorCallback: (m) => rawStream("stderr", m),
+    });
+    loading.catch(() => {}); // awaited below, after the bytecode is restored
+    // Written while the packages download; a cell can import them only once they are loaded.
+    let restored = 0;
+    try {
+      bytecode = new BytecodeCache(pyodide, options, packages);
+      restored = await bytecode.restore();
+      mark(`bytecode restored for ${restored} packages`);
+    } catch (err) {
+      bytecode = null; // the imports compile from source, as without the cache
+      console.warn("restoring the bytecode of an earlier visit failed", err);
+    }
+    await loading;
+    mark("preload done");
+    post(P.make(T.status, {
       state: P.states.idle,
-      detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+      detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
+        (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
       elapsed_s: elapsed(),
-    })))
-    .catch((err) => rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`));
+    }));
+  } catch (err) {
+    rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`);
+  }
+}
+
+/** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
+async function keepBytecode() {
+  if (!bytecode) return;
+  try {
+    const kept = await bytecode.saveIfReady();
+    if (kept.length) mark(`bytecode kept for ${kept.join(", ")}`);
+  } catch (err) {
+    console.warn("keeping the bytecode for the next visit failed", err);
+  }
 }
 
 /** Output written below Python's sys.stdout (C extensions, Pyodide itself). */
@@ -330,5 +370,6 @@ async function execute(msg) {
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
     }
   }
+  await keepBytecode(); // after the reply: the cell's result never waits for it
   status("idle", "");
 }
