@@ -17,7 +17,7 @@ SPOIL_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
   const cache = await caches.open("bento-bytecode");
-  for (const request of await cache.keys()) await cache.put(request, new Response("not a zip"));
+  for (const request of await cache.keys()) await cache.put(request, new Response("not pycs"));
   return (await cache.keys()).length;
 })().then(done);
 """
@@ -72,7 +72,7 @@ def test_the_second_visit_imports_pandas_from_the_kept_bytecode(browser, server)
         "the kept bytecode",
     )
     wheels = sorted(k.rsplit("/", 1)[1] for k in keys)
-    assert "pandas-2.2.3-cp312-cp312-pyodide_2024_0_wasm32.whl.pyc.zip" in wheels, wheels
+    assert "pandas-2.2.3-cp312-cp312-pyodide_2024_0_wasm32.whl.pycs" in wheels, wheels
     assert any(w.startswith("pyarrow-18.1.0") for w in wheels), wheels
 
     second = visit(browser, server)  # a reload: a new worker, the same browser profile

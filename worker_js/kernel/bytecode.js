@@ -46,7 +46,7 @@ export class BytecodeCache {
   }
 
   key(entry) {
-    return `${this.base}${entry.sha256}/${entry.file_name}.pyc.zip`;
+    return `${this.base}${entry.sha256}/${entry.file_name}.pycs`;
   }
 
   async read() {
@@ -66,7 +66,7 @@ export class BytecodeCache {
         continue;
       }
       try {
-        this.pyodide.unpackArchive(bytes, "zip", { extractDir: "/" });
+        this.write(bytes);
         restored += 1;
       } catch (err) {
         console.warn(`the cached bytecode of ${entry.name} is unusable`, err);
@@ -74,6 +74,34 @@ export class BytecodeCache {
       }
     }
     return restored;
+  }
+
+  /**
+   * Write one bundle's files (bento_wasm/browser/bytecode.py `bundle` says the layout: an
+   * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
+   * in the bytecode tree; a bundle that does not add up is refused before anything is written.
+   */
+  write(bytes) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.byteLength < 8) throw new Error("not a bytecode bundle: too short");
+    const size = Number(view.getBigUint64(0, true));
+    const index = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
+    const prefix = this.python().PREFIX.replace(/\/$/, "") + "/";
+    let end = 8 + size;
+    for (const [path, length] of index) {
+      if (typeof path !== "string" || !path.startsWith(prefix) || path.includes("/../")) {
+        throw new Error(`a bytecode bundle names ${path}, outside ${prefix}`);
+      }
+      end += length;
+    }
+    if (end !== bytes.byteLength) throw new Error("a bytecode bundle whose index does not add up");
+    const FS = this.pyodide.FS;
+    let at = 8 + size;
+    for (const [path, length] of index) {
+      FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+      FS.writeFile(path, bytes.subarray(at, at + length));
+      at += length;
+    }
   }
 
   /**
@@ -91,7 +119,7 @@ export class BytecodeCache {
       const bytes = proxy.toJs();
       proxy.destroy();
       if (!bytes.length) continue;
-      await cache.put(this.key(entry), new Response(bytes, { headers: { "Content-Type": "application/zip" } }));
+      await cache.put(this.key(entry), new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
       kept.push(entry.name);
     }
     return kept;

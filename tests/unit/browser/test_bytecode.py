@@ -6,11 +6,11 @@ library, so the tests load that one file by path. The browser side (Cache API, a
 is tested in tests/e2e/test_bytecode_cache.py."""
 
 import importlib.util
-import io
+import json
 import marshal
+import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -62,16 +62,16 @@ def test_a_bundle_holds_hash_checked_pycs_of_the_named_packages_only(bytecode, t
         data = bytecode.bundle(["pkg", "single"], str(prefix))
     finally:
         sys.path.remove(str(site))
-    names = sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    root = f"{prefix}{site}".lstrip("/")
-    assert names == sorted(
+    files = bytecode.unbundle(data, str(prefix))
+    root = f"{prefix}{site}"
+    assert sorted(path for path, _ in files) == sorted(
         f"{root}/{name}.{TAG}.pyc"
         for name in ("pkg/__init__", "pkg/sub/__init__", "pkg/sub/mod", "single")
     )
-    for name in names:
-        pyc = zipfile.ZipFile(io.BytesIO(data)).read(name)
+    for path, pyc in files:
+        assert pyc[:4] == Path(path).read_bytes()[:4]  # this Python's magic number
         assert int.from_bytes(pyc[4:8], "little") == 0b11  # hash-based, checked
-        source = site / name[len(root) + 1 :].replace(f".{TAG}.pyc", ".py")
+        source = site / path[len(root) + 1 :].replace(f".{TAG}.pyc", ".py")
         assert pyc[8:16] == importlib.util.source_hash(source.read_bytes())
 
 
@@ -83,19 +83,21 @@ def test_restored_pycs_are_used_and_a_changed_source_wins(bytecode, tmp_path):
         data = bytecode.bundle(["pkg", "single"], str(prefix))
     finally:
         sys.path.remove(str(site))
-    # A new visit: fresh sources (new mtimes), the bundle unpacked at "/", as JavaScript does.
-    fresh = tmp_path / "fresh"
-    zipfile.ZipFile(io.BytesIO(data)).extractall(fresh)
-    restored_prefix = fresh / str(prefix).lstrip("/")
-    pyc = restored_prefix / str(site).lstrip("/") / "pkg" / "sub" / f"mod.{TAG}.pyc"
+    # A new visit: an empty tree, the bundle's files written back (as bytecode.js does).
+    shutil.rmtree(prefix)
+    for path, pyc in bytecode.unbundle(data, str(prefix)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(pyc)
+    pyc = prefix / str(site).lstrip("/") / "pkg" / "sub" / f"mod.{TAG}.pyc"
+    assert pyc.is_file()
     # Mark the restored pyc: its code says 'from the bundle' although the source says 42.
     marked = compile("X = 'from the bundle'\n", str(site / "pkg/sub/mod.py"), "exec")
     header = pyc.read_bytes()[:16]
     pyc.write_bytes(header + marshal.dumps(marked))
     (site / "pkg" / "sub" / "mod.py").touch()  # a new mtime, as every unpacking gives
-    assert run("import pkg; print(pkg.mod.X)", site, restored_prefix) == "from the bundle"
+    assert run("import pkg; print(pkg.mod.X)", site, prefix) == "from the bundle"
     (site / "pkg" / "sub" / "mod.py").write_text("X = 'edited source'\n")
-    assert run("import pkg; print(pkg.mod.X)", site, restored_prefix) == "edited source"
+    assert run("import pkg; print(pkg.mod.X)", site, prefix) == "edited source"
 
 
 def test_nothing_imported_gives_an_empty_bundle_and_bad_pycs_are_refused(bytecode, tmp_path):
@@ -107,5 +109,18 @@ def test_nothing_imported_gives_an_empty_bundle_and_bad_pycs_are_refused(bytecod
         sys.path.remove(str(site))
     with pytest.raises(ValueError, match="not a pyc"):
         bytecode.hash_based(b"short", b"")
+    with pytest.raises(ValueError, match="shorter than its 8-byte header"):
+        bytecode.unbundle(b"x", str(prefix))
+    with pytest.raises(ValueError, match="not JSON"):
+        bytecode.unbundle((3).to_bytes(8, "little") + b"{{{", str(prefix))
+    outside = json.dumps([["/etc/passwd", 1]]).encode()
+    with pytest.raises(ValueError, match="outside"):
+        bytecode.unbundle(len(outside).to_bytes(8, "little") + outside + b"x", str(prefix))
+    escape = json.dumps([[f"{prefix}/../x", 1]]).encode()
+    with pytest.raises(ValueError, match="outside"):
+        bytecode.unbundle(len(escape).to_bytes(8, "little") + escape + b"x", str(prefix))
+    short = json.dumps([[f"{prefix}/a.pyc", 5]]).encode()
+    with pytest.raises(ValueError, match="index covers"):
+        bytecode.unbundle(len(short).to_bytes(8, "little") + short + b"abc", str(prefix))
     assert bytecode.imported(["sys", "os"]) and not bytecode.imported(["no_such_module_x"])
     assert not bytecode.imported([])
