@@ -29,6 +29,7 @@ export class BytecodeCache {
     this.entries = typeof caches === "undefined" ? [] : closure(pyodide, packages);
     this.missing = [];
     this.module = null;
+    this.restoring = null;
     if (this.entries.length) {
       this.python().enable();
       this.found = this.read().catch((err) => {
@@ -57,8 +58,21 @@ export class BytecodeCache {
     }));
   }
 
-  /** Write the cached bundles into the bytecode tree; call before the packages are imported. */
-  async restore() {
+  /**
+   * Whether the bundles should be written now: the preloaded packages are loaded, so a cell
+   * may import them next (a plain cell before that never waits for the writing).
+   */
+  due() {
+    return !this.restoring && this.packages.every((name) => name in this.pyodide.loadedPackages);
+  }
+
+  /** Write the cached bundles into the bytecode tree, once; before the packages are imported. */
+  restore() {
+    this.restoring ??= this.writeFound();
+    return this.restoring;
+  }
+
+  async writeFound() {
     let restored = 0;
     for (const [entry, bytes] of await this.found) {
       if (!bytes) {

@@ -291,19 +291,17 @@ async function preload(packages, options) {
       messageCallback: () => {},
       errorCallback: (m) => rawStream("stderr", m),
     });
-    loading.catch(() => {}); // awaited below, after the bytecode is restored
-    // Written while the packages download; a cell can import them only once they are loaded.
-    let restored = 0;
+    loading.catch(() => {}); // awaited below
     try {
-      bytecode = new BytecodeCache(pyodide, options, packages);
-      restored = await bytecode.restore();
-      mark(`bytecode restored for ${restored} packages`);
+      bytecode = new BytecodeCache(pyodide, options, packages); // reads the cache meanwhile
     } catch (err) {
-      bytecode = null; // the imports compile from source, as without the cache
-      console.warn("restoring the bytecode of an earlier visit failed", err);
+      console.warn("reading the bytecode of an earlier visit failed", err);
     }
     await loading;
     mark("preload done");
+    // Written once the packages are loaded, here or by the cell that imports them (execute).
+    const restored = bytecode ? await bytecode.restore() : 0;
+    mark(`bytecode restored for ${restored} packages`);
     post(P.make(T.status, {
       state: P.states.idle,
       detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
@@ -337,6 +335,7 @@ async function execute(msg) {
   status("busy", msg.id);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
+  if (bytecode?.due()) await bytecode.restore(); // before the cell imports the preloaded packages
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
