@@ -281,7 +281,7 @@ function hintFor(phase, options, message) {
 
 /**
  * Load heavy packages in the background: a plain cell never waits for them. Their bytecode
- * from an earlier visit is written back first (bytecode.js), so that importing them is quick.
+ * from an earlier visit is read meanwhile and written back once they are loaded (bytecode.js).
  */
 async function preload(packages, options) {
   if (!packages.length) return;
