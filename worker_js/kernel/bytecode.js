@@ -58,14 +58,6 @@ export class BytecodeCache {
     }));
   }
 
-  /**
-   * Whether the bundles should be written now: the preloaded packages are loaded, so a cell
-   * may import them next (a plain cell before that never waits for the writing).
-   */
-  due() {
-    return !this.restoring && this.packages.every((name) => name in this.pyodide.loadedPackages);
-  }
-
   /** Write the cached bundles into the bytecode tree, once; before the packages are imported. */
   restore() {
     this.restoring ??= this.writeFound();

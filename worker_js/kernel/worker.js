@@ -24,6 +24,8 @@ let stdinServer = null; // {url, token, session}: not isolated, input() waits th
 let dead = false;
 let queue = Promise.resolve();
 let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
+let bootOptions = null; // the boot message's options, for what is made after boot
+let bytecodeFailed = false;
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -267,8 +269,9 @@ async function boot(options) {
     fatal(message, phase, hintFor(phase, options, message));
     return;
   }
+  bootOptions = options;
   status("idle", "ready");
-  preload(options.preload || [], options);
+  preload(options.preload || []);
 }
 
 function hintFor(phase, options, message) {
@@ -283,24 +286,14 @@ function hintFor(phase, options, message) {
  * Load heavy packages in the background: a plain cell never waits for them. Their bytecode
  * from an earlier visit is read meanwhile and written back once they are loaded (bytecode.js).
  */
-async function preload(packages, options) {
+async function preload(packages) {
   if (!packages.length) return;
   const t0 = performance.now();
   try {
-    const loading = pyodide.loadPackage(packages, {
-      messageCallback: () => {},
-      errorCallback: (m) => rawStream("stderr", m),
-    });
-    loading.catch(() => {}); // awaited below
-    try {
-      bytecode = new BytecodeCache(pyodide, options, packages); // reads the cache meanwhile
-    } catch (err) {
-      console.warn("reading the bytecode of an earlier visit failed", err);
-    }
-    await loading;
+    await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
     // Written once the packages are loaded, here or by the cell that imports them (execute).
-    const restored = bytecode ? await bytecode.restore() : 0;
+    const restored = keptBytecode() ? await bytecode.restore() : 0;
     mark(`bytecode restored for ${restored} packages`);
     post(P.make(T.status, {
       state: P.states.idle,
@@ -313,9 +306,32 @@ async function preload(packages, options) {
   }
 }
 
+/** Whether every preloaded package is loaded (a cell may import them now). */
+function preloaded() {
+  const names = bootOptions?.preload || [];
+  return names.length > 0 && names.every((name) => name in pyodide.loadedPackages);
+}
+
+/**
+ * The BytecodeCache, made (it imports its Python half and starts reading the cache) after the
+ * first cell's reply or once the preload is loaded, whichever comes first: never before a plain
+ * first cell. Null without a preload or if it cannot be made (imports then compile as before).
+ */
+function keptBytecode() {
+  if (bytecode === null && !bytecodeFailed && bootOptions?.preload?.length) {
+    try {
+      bytecode = new BytecodeCache(pyodide, bootOptions, bootOptions.preload);
+    } catch (err) {
+      bytecodeFailed = true; // tried once
+      console.warn("the bytecode of an earlier visit is not available", err);
+    }
+  }
+  return bytecode;
+}
+
 /** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
 async function keepBytecode() {
-  if (!bytecode) return;
+  if (!keptBytecode()) return;
   try {
     const kept = await bytecode.saveIfReady();
     if (kept.length) mark(`bytecode kept for ${kept.join(", ")}`);
@@ -335,7 +351,8 @@ async function execute(msg) {
   status("busy", msg.id);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
-  if (bytecode?.due()) await bytecode.restore(); // before the cell imports the preloaded packages
+  // The preloaded packages are loaded: their kept bytecode first, a cell may import them now.
+  if (preloaded()) await keptBytecode()?.restore();
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
