@@ -22,7 +22,7 @@ is this plus ~20 ms); wheel install and kernel start 0.15-0.2 s; first cell ~20 
 preload, loadPackage(pandas, pyarrow) with numpy, dateutil, pytz, six, tz data: 3.6-4.4 s
 (numpy fetch, unzip and 24 dynlibs ~0.9 s; pandas ~0.5 s; pyarrow ~2.0-2.4 s: unzipping its
 55 MB ~0.6-1.2 s and loading its 15 dynlibs ~1.3-1.9 s, libarrow_python.so's 40 MB pulled in
-by the first); the kept bytecode is read meanwhile and written back after it. Then `import pandas`
+by the first); then the kept bytecode is read and written back (tens of ms). Then `import pandas`
 (numpy, pyarrow with it): 2.0-2.8 s from kept bytecode, 3.3-4.7 s compiling the sources (cold
 visit). Node.js, same runtime: import from source 2.89 s, from bytecode 1.17 s.
 

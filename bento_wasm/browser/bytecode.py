@@ -6,9 +6,9 @@ every visit compiles numpy, pandas and pyarrow anew: about 2.4 s of the 3-4 s of
 turns writing on into a tree of its own (``sys.pycache_prefix``, so no ``__pycache__`` appears
 next to the user's files); after the first ``import pandas`` it bundles the bytecode of each
 preloaded package (:func:`bundle`), and JavaScript keeps the bundle in the browser's Cache API
-under the package's sha256 from Pyodide's lock. The next visit reads them while the packages
-load and writes them back into the tree once they are loaded, before a cell can import them
-(never before a plain first cell).
+under the package's sha256 from Pyodide's lock. The next visit reads them and writes them
+back into the tree once the packages are loaded, before a cell can import them (never before
+a plain first cell).
 
 The files are stored as *checked* hash-based pycs (PEP 552): the modification times of the
 sources change at every unpacking, so Python validates each pyc against the hash of its source

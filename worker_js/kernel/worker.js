@@ -284,7 +284,7 @@ function hintFor(phase, options, message) {
 
 /**
  * Load heavy packages in the background: a plain cell never waits for them. Their bytecode
- * from an earlier visit is read meanwhile and written back once they are loaded (bytecode.js).
+ * from an earlier visit is read and written back once they are loaded (bytecode.js).
  */
 async function preload(packages) {
   if (!packages.length) return;
@@ -313,9 +313,10 @@ function preloaded() {
 }
 
 /**
- * The BytecodeCache, made (it imports its Python half and starts reading the cache) after the
- * first cell's reply or once the preload is loaded, whichever comes first: never before a plain
- * first cell. Null without a preload or if it cannot be made (imports then compile as before).
+ * The BytecodeCache, made (its Python half imported, the cache read) once the preloaded
+ * packages are loaded, by the preload or by the cell that imports them, whichever comes
+ * first: nothing of it runs before then, so never before a plain first cell. Null without a
+ * preload or if it cannot be made (imports then compile as before).
  */
 function keptBytecode() {
   if (bytecode === null && !bytecodeFailed && bootOptions?.preload?.length) {
@@ -331,7 +332,7 @@ function keptBytecode() {
 
 /** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
 async function keepBytecode() {
-  if (!keptBytecode()) return;
+  if (!bytecode) return; // made by the preload or by the first cell that imports its packages
   try {
     const kept = await bytecode.saveIfReady();
     if (kept.length) mark(`bytecode kept for ${kept.join(", ")}`);
