@@ -8,7 +8,8 @@ then for the given time (at most 120 s) alternates a SQL query (``POST /bento/ap
 rows of the demo DuckDB database as an Arrow stream) and an ``@remote``-style call of a small
 function in its session (``Executor.call``). Every request's latency is recorded; an error is
 any request that raised or answered other than 200. Baseline, in the same run: one client alone
-doing the same for a few seconds. Last line:
+doing the same for a few seconds. Each side's latencies are printed as their median with the
+spread (IQR, min-max) over its requests. Last line:
 
 load: clients=<N> requests=<..> errors=<..> p50_ms=<..> p99_ms=<..>
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import threading
 import time
@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.stats import spread
 from bento_wasm.offload.client import Executor, HttpTransport
 from tests.helpers import BentoServer
 
@@ -112,11 +113,13 @@ def main() -> None:
         f"baseline (1 client): requests={len(base)} errors={len(alone['errors'])} "
         f"p50_ms={percentile(base, 0.5):.1f} p99_ms={percentile(base, 0.99):.1f}"
     )
+    if base:
+        print(f"  baseline latency: {spread([t * 1000 for t in base], 'ms', 1)}")
     for error in loaded["errors"][:5]:
         print("  error:", error[:300])
     latency = loaded["latency"]
-    spread = statistics.pstdev(latency) * 1000 if latency else 0.0
-    print(f"spread (stdev) {spread:.1f} ms, max {max(latency, default=0) * 1000:.1f} ms")
+    if latency:
+        print(f"{clients} clients, latency: {spread([t * 1000 for t in latency], 'ms', 1)}")
     print(
         f"load: clients={clients} requests={len(latency) + len(loaded['errors'])} "
         f"errors={len(loaded['errors'])} p50_ms={percentile(latency, 0.5):.1f} "

@@ -13,12 +13,13 @@ included) gives the per-cell time. Medians. Also measured, in the monitored kern
 - the per-cell overhead near the limit (a budget so small that every cell takes exact
   snapshots).
 Cell times are printed as medians with their spread (IQR, min-max); the snapshot costs are
-medians of 25. Last line: memory: overhead_ms_per_cell=<median difference> snapshot_ms=<exact snapshot median>
+medians of 25, with their spread too. Last line: memory: overhead_ms_per_cell=<median difference> snapshot_ms=<exact snapshot median>
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -62,17 +63,17 @@ const [setup, cells, rounds] = [arguments[0], arguments[1], arguments[2]];
 """
 
 PROBE_CODE = """
-import statistics, time
+import json, time
 from bento_wasm.memory.budget import active
 monitor = active()
-def median_ms(exact, n=25):
+def costs_ms(exact, n=25):
     costs = []
     for _ in range(n):
         t0 = time.perf_counter()
         monitor.snapshot(exact=exact)
         costs.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(costs)
-print(median_ms(True), median_ms(False))
+    return costs
+print(json.dumps([costs_ms(True), costs_ms(False)]))
 """
 
 NEAR_LIMIT_JS = """
@@ -109,7 +110,8 @@ def main() -> None:
         if "error" in times:
             raise SystemExit(f"benchmark failed: {times['error']}")
         outputs = driver.execute_async_script(EXECUTE_JS, PROBE_CODE)
-        exact_ms, cheap_ms = map(float, outputs[0]["text"].split())
+        exact, cheap = json.loads(outputs[0]["text"])
+        exact_ms = statistics.median(exact)
         near = driver.execute_async_script(NEAR_LIMIT_JS, CELLS, rounds)
         if isinstance(near, dict):
             raise SystemExit(f"benchmark failed: {near['error']}")
@@ -118,7 +120,8 @@ def main() -> None:
     print(f"baseline, without monitor: {spread(times['bare'], 'ms per cell')} (duration_ms)")
     print(f"with monitor:              {spread(times['monitored'], 'ms per cell')}")
     print(f"near the limit (exact snapshots every cell): {spread(near, 'ms per cell')}")
-    print(f"snapshot: cheap (heap, break) {cheap_ms:.3f} ms; exact (+ mallinfo) {exact_ms:.3f} ms")
+    print(f"snapshot, cheap (heap, break): {spread(cheap, 'ms')}")
+    print(f"snapshot, exact (+ mallinfo):  {spread(exact, 'ms')}")
     print(f"memory: overhead_ms_per_cell={monitored - bare:.3f} snapshot_ms={exact_ms:.3f}")
 
 

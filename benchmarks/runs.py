@@ -10,7 +10,8 @@ read a copy of the demo database (created fresh in a scratch folder):
 - papermill: ``papermill`` in an ipykernel with ``%load_ext bento_wasm`` against a local
   executor (``python -m bento_wasm.server``), the SQL and the upload through its data API.
 DuckDB lets one process hold the file: the bento runs go first, then the server starts.
-Each side's median of ``--runs``, with the spread (min-max). Last line:
+Each side's median of ``--runs``, with the spread (IQR, min-max); papermill is the baseline
+(the per-run ratio is printed too). Last line:
 runs: bento_s=<median> papermill_s=<median> ratio=<bento/papermill> prefetch_mibps=<..>
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.stats import spread
 from bento_wasm.server.demo import ensure_demo
 from tests.helpers import ROOT, BentoServer, notebook
 
@@ -58,12 +60,6 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed:\n{done.stderr[-3000:]}")
     return seconds
-
-
-def spread(values: list[float]) -> str:
-    return (
-        f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
-    )
 
 
 def main() -> None:
@@ -104,8 +100,11 @@ def run_benchmark(args: argparse.Namespace, scratch: Path) -> None:
             paper.append(timed([sys.executable, "-m", "papermill", str(paper_nb), str(out),
                                 *rows, "-k", "python3", "--no-progress-bar"], env))  # fmt: skip
             print(f"papermill run {run + 1}: {paper[-1]:.2f} s")
-    print(f"bento: {spread(bento)}; papermill: {spread(paper)}; "
-          f"prefetch: median {statistics.median(prefetch):.0f} MiB/s")  # fmt: skip
+    print(f"bento run:           {spread(bento, 's', 2)}")
+    print(f"baseline, papermill: {spread(paper, 's', 2)}")
+    ratios = [b / p for b, p in zip(bento, paper, strict=True)]
+    print(f"bento / papermill, per run: {spread(ratios, '', 2)}")
+    print(f"prefetch:            {spread(prefetch, 'MiB/s', 0)}")
     b, p = statistics.median(bento), statistics.median(paper)
     print(f"runs: bento_s={b:.2f} papermill_s={p:.2f} ratio={b / p:.2f} "
           f"prefetch_mibps={statistics.median(prefetch):.0f}")  # fmt: skip

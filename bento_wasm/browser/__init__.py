@@ -5,7 +5,8 @@ implementation: blocking and awaitable HTTP, the package loader, the heap probe)
 (blocking fetch under JSPI, its answer streamed into wasm memory),
 ``memory`` (wasm heap probes, the budget's wiring), ``arrow`` (JS bytes into wasm memory
 once, export views), ``magics`` (the data magics' transport: JavaScript makes the
-requests) and ``pip`` (``%pip`` over micropip and the runtime's loader).
+requests), ``pip`` (``%pip`` over micropip and the runtime's loader) and ``bytecode``
+(the preloaded packages' compiled bytecode, kept across visits).
 
 May import: ``js``, ``pyodide``, ``pyodide_js`` and every core package. The core reaches it
 only through :func:`bento_wasm.environment.current`. Import it only inside Pyodide.

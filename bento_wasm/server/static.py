@@ -3,6 +3,11 @@
 They add the headers a serverless kernel needs: ``application/wasm`` for ``.wasm``
 (without it ``loadPyodide`` hangs, RUNTIME.md) and COOP/COEP, which make the page
 cross-origin isolated so interrupts can reach Python through a SharedArrayBuffer.
+
+Caching: every file carries validators (ETag, Last-Modified), so a returning visit
+revalidates with 304s (``no-cache``). The package files that a folder's
+``pyodide-lock.json`` names (numpy-2.0.2-....whl; the lock holds their sha256, which Pyodide
+checks) never change under their name: they are ``immutable`` and not even revalidated.
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from typing import Any
 
 from tornado import web
 
-__all__ = ["AssetHandler", "ConfigHandler", "PublicAssetHandler", "isolation_headers"]
+__all__ = [
+    "IMMUTABLE",
+    "AssetHandler",
+    "ConfigHandler",
+    "PublicAssetHandler",
+    "isolation_headers",
+    "locked_files",
+]
 
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".mjs")
@@ -27,17 +39,43 @@ ISOLATION = {
 }
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+_LOCKS: dict[Path, tuple[float, frozenset[str]]] = {}
+
+
+def locked_files(folder: Path) -> frozenset[str]:
+    """The package file names in ``folder``'s pyodide-lock.json (none without a readable lock);
+    read again when the lock changes."""
+    lock = folder / "pyodide-lock.json"
+    try:
+        mtime = lock.stat().st_mtime
+    except OSError:
+        return frozenset()
+    cached = _LOCKS.get(lock)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    try:
+        packages = json.loads(lock.read_text()).get("packages", {})
+        names = frozenset(p["file_name"] for p in packages.values() if "/" not in p["file_name"])
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        names = frozenset()  # not a lock we understand: revalidate everything
+    _LOCKS[lock] = (mtime, names)
+    return names
+
+
 def isolation_headers(handler: web.RequestHandler) -> None:
     for name, value in ISOLATION.items():
         handler.set_header(name, value)
 
 
 class AssetHandler(web.StaticFileHandler):
-    """A static folder, served with isolation headers; `no-cache` so rebuilt wheels show."""
+    """A static folder, served with isolation headers; `no-cache` so rebuilt wheels show,
+    except the runtime's locked package files (immutable)."""
 
     def set_extra_headers(self, path: str) -> None:
         isolation_headers(self)
-        self.set_header("Cache-Control", "no-cache")
+        locked = path in locked_files(Path(self.root))
+        self.set_header("Cache-Control", IMMUTABLE if locked else "no-cache")
 
     def get_content_type(self) -> str:
         assert self.absolute_path is not None

@@ -297,3 +297,49 @@ def test_the_memory_budget_refuses_an_injection_before_the_copy(page):
     assert result["ok"] is False and result["ename"] == "MemoryBudgetExceeded", result
     assert "target" in result["message"]
     assert page.text("target") == "'before'"
+
+
+@pytest.mark.parametrize("max_chunksize", [None, 7])
+def test_ints_and_floats_with_nulls_are_masked_views_that_pandas_handles(page, max_chunksize):
+    """Int64/Float64 (not float, not object) whose values are the landed Arrow bytes, made
+    writable; only the mask is new. Several batches are combined first (one copy)."""
+    table = pa.table(
+        {
+            "i": pa.array([2**62 + 1, None, -5, 4] * 5, pa.int64()),
+            "u": pa.array([1, 2, None, 255] * 5, pa.uint8()),
+            "f": pa.array([float("nan"), None, 2.5, -0.0] * 5, pa.float64()),
+            "g": pa.array([None, 1.5, 2.5, 3.5] * 5, pa.float32()),
+            "k": pa.array(["a", "b"] * 10),
+        }
+    )
+    name = f"masked{max_chunksize or 0}"
+    result = transfer(page, "injectArrow", name, ipc(table, max_chunksize))
+    assert result["ok"], result
+    assert result["report"]["zero_copy_columns"] == (5 if max_chunksize is None else 1)
+    text = page.text(
+        f"df = {name}\n"
+        "import math\n"
+        "(str(df.dtypes.to_dict()), int(df.i[0]), int(df.i.isna().sum()), math.isnan(df.f[0]),"
+        " bool(df.f.isna()[1]), int(df.u.sum()), float(df.g.mean()))"
+    )
+    assert text == (
+        "(\"{'i': Int64Dtype(), 'u': UInt8Dtype(), 'f': Float64Dtype(), 'g': Float32Dtype(), "
+        "'k': string[pyarrow]}\", 4611686018427387905, 5, True, True, 1290, 2.5)"
+    )
+    # Writable in place, NA assignable, and the usual operations keep the nullable dtype.
+    page.run_ok(
+        f"df = {name}\n"
+        "df.loc[0, 'i'] = 7\ndf.loc[2, 'i'] = None\ndf['f'] = df.f.fillna(0.0) * 2\n"
+        "by_k = df.groupby('k').i.sum()\nfilled = df.u.fillna(0).astype('int64')"
+    )
+    text = page.text(
+        f"df = {name}\n"
+        "(df.i.tolist()[:4], df.f.tolist()[1:4], str(by_k.dtype), int(filled.sum()),"
+        " str((df.i + 1).dtype), int(df.i.max()))"
+    )
+    assert text == (
+        "([7, <NA>, <NA>, 4], [0.0, 5.0, -0.0], 'Int64', 1290, 'Int64', 4611686018427387905)"
+    )
+    back = pa.ipc.open_stream(transfer(page, "exportArrow", name)["data"]).read_all()
+    assert back.schema.field("i").type == pa.int64() and back.column("i").null_count == 6
+    assert back.column("g").to_pylist() == table.column("g").to_pylist()

@@ -9,6 +9,7 @@ import { Protocol } from "./protocol.js";
 import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
+import { BytecodeCache } from "./bytecode.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -22,6 +23,9 @@ let stdinBytes = null; // the answer's UTF-8 bytes, after the 8-byte header
 let stdinServer = null; // {url, token, session}: not isolated, input() waits through the server
 let dead = false;
 let queue = Promise.resolve();
+let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
+let bootOptions = null; // the boot message's options, for what is made after boot
+let bytecodeFailed = false;
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -84,6 +88,9 @@ function pollStdinServer(request) {
 // The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
 installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
 
+// Boot milestones on the worker's User Timing timeline (DevTools > Performance): the breakdown
+// in benchmarks/startup.py was read from them.
+const mark = (what) => performance.mark(`bento: ${what}`);
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -245,6 +252,7 @@ async function boot(options) {
       "Restart the kernel; the namespace is lost. Please report the cell that caused it.",
     );
 
+    mark("loadPyodide done");
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -254,12 +262,14 @@ async function boot(options) {
     const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
     workerModule.destroy();
+    mark("kernel started");
   } catch (err) {
     phase = err.phase || phase;
     const message = err.message || String(err);
     fatal(message, phase, hintFor(phase, options, message));
     return;
   }
+  bootOptions = options;
   status("idle", "ready");
   preload(options.preload || []);
 }
@@ -272,18 +282,63 @@ function hintFor(phase, options, message) {
   return `Check that the wheel at ${options.wheelURL} was built from this release (./dev wheel).`;
 }
 
-/** Load heavy packages in the background: a plain cell never waits for them. */
-function preload(packages) {
+/**
+ * Load heavy packages in the background: a plain cell never waits for them. Their bytecode
+ * from an earlier visit is read and written back once they are loaded (bytecode.js).
+ */
+async function preload(packages) {
   if (!packages.length) return;
   const t0 = performance.now();
-  pyodide
-    .loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) })
-    .then(() => post(P.make(T.status, {
+  try {
+    await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
+    mark("preload done");
+    // Written once the packages are loaded, here or by the cell that imports them (execute).
+    const restored = keptBytecode() ? await bytecode.restore() : 0;
+    mark(`bytecode restored for ${restored} packages`);
+    post(P.make(T.status, {
       state: P.states.idle,
-      detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+      detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
+        (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
       elapsed_s: elapsed(),
-    })))
-    .catch((err) => rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`));
+    }));
+  } catch (err) {
+    rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`);
+  }
+}
+
+/** Whether every preloaded package is loaded (a cell may import them now). */
+function preloaded() {
+  const names = bootOptions?.preload || [];
+  return names.length > 0 && names.every((name) => name in pyodide.loadedPackages);
+}
+
+/**
+ * The BytecodeCache, made (its Python half imported, the cache read) once the preloaded
+ * packages are loaded, by the preload or by the cell that imports them, whichever comes
+ * first: nothing of it runs before then, so never before a plain first cell. Null without a
+ * preload or if it cannot be made (imports then compile as before).
+ */
+function keptBytecode() {
+  if (bytecode === null && !bytecodeFailed && bootOptions?.preload?.length) {
+    try {
+      bytecode = new BytecodeCache(pyodide, bootOptions, bootOptions.preload);
+    } catch (err) {
+      bytecodeFailed = true; // tried once
+      console.warn("the bytecode of an earlier visit is not available", err);
+    }
+  }
+  return bytecode;
+}
+
+/** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
+async function keepBytecode() {
+  if (!bytecode) return; // made by the preload or by the first cell that imports its packages
+  try {
+    const kept = await bytecode.saveIfReady();
+    if (kept.length) mark(`bytecode kept for ${kept.join(", ")}`);
+  } catch (err) {
+    console.warn("keeping the bytecode for the next visit failed", err);
+  }
 }
 
 /** Output written below Python's sys.stdout (C extensions, Pyodide itself). */
@@ -297,6 +352,8 @@ async function execute(msg) {
   status("busy", msg.id);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
+  // The preloaded packages are loaded: their kept bytecode first, a cell may import them now.
+  if (preloaded()) await keptBytecode()?.restore();
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
@@ -330,5 +387,6 @@ async function execute(msg) {
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
     }
   }
+  await keepBytecode(); // after the reply: the cell's result never waits for it
   status("idle", "");
 }

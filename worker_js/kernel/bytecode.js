@@ -1,0 +1,133 @@
+// The compiled bytecode of the preloaded packages, kept across visits in the browser's Cache
+// API: bento_wasm/browser/bytecode.py says what it saves (about 2 s of the first
+// `import pandas`) and why a bundle stays valid (it is found only under its wheel's sha256).
+// Best effort throughout: without the Cache API (a page that is not a secure context) or
+// Pyodide's lock, nothing is kept and Python compiles the sources as before.
+const CACHE = "bento-bytecode";
+
+/** Lock entries of `names` and their dependencies that have modules to import. */
+function closure(pyodide, names) {
+  const lock = pyodide._api?.lockfile_packages; // private in Pyodide 0.27, hence the guard
+  if (!lock) return [];
+  const seen = new Map();
+  const visit = (name) => {
+    const entry = lock[name];
+    if (!entry || seen.has(name)) return;
+    seen.set(name, entry);
+    for (const dep of entry.depends || []) visit(dep);
+  };
+  for (const name of names) visit(name);
+  return [...seen.values()].filter((entry) => entry.sha256 && (entry.imports || []).length);
+}
+
+export class BytecodeCache {
+  /** Starts reading the cached bundles at once (in parallel with whatever the worker does). */
+  constructor(pyodide, options, packages) {
+    this.pyodide = pyodide;
+    this.packages = packages;
+    this.base = `${options.indexURL}bento-bytecode/${pyodide.version}/`;
+    this.entries = typeof caches === "undefined" ? [] : closure(pyodide, packages);
+    this.missing = [];
+    this.module = null;
+    this.restoring = null;
+    if (this.entries.length) {
+      this.python().enable();
+      this.found = this.read().catch((err) => {
+        console.warn("reading the bytecode cache failed", err);
+        return [];
+      });
+    } else {
+      this.found = Promise.resolve([]);
+    }
+  }
+
+  python() {
+    this.module ??= this.pyodide.pyimport("bento_wasm.browser.bytecode");
+    return this.module;
+  }
+
+  key(entry) {
+    return `${this.base}${entry.sha256}/${entry.file_name}.pycs`;
+  }
+
+  async read() {
+    const cache = await caches.open(CACHE);
+    return Promise.all(this.entries.map(async (entry) => {
+      const response = await cache.match(this.key(entry));
+      return [entry, response ? new Uint8Array(await response.arrayBuffer()) : null];
+    }));
+  }
+
+  /** Write the cached bundles into the bytecode tree, once; before the packages are imported. */
+  restore() {
+    this.restoring ??= this.writeFound();
+    return this.restoring;
+  }
+
+  async writeFound() {
+    let restored = 0;
+    for (const [entry, bytes] of await this.found) {
+      if (!bytes) {
+        this.missing.push(entry);
+        continue;
+      }
+      try {
+        this.write(bytes);
+        restored += 1;
+      } catch (err) {
+        console.warn(`the cached bytecode of ${entry.name} is unusable`, err);
+        this.missing.push(entry);
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Write one bundle's files (bento_wasm/browser/bytecode.py `bundle` says the layout: an
+   * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
+   * in the bytecode tree; a bundle that does not add up is refused before anything is written.
+   */
+  write(bytes) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.byteLength < 8) throw new Error("not a bytecode bundle: too short");
+    const size = Number(view.getBigUint64(0, true));
+    const index = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
+    const prefix = this.python().PREFIX.replace(/\/$/, "") + "/";
+    let end = 8 + size;
+    for (const [path, length] of index) {
+      if (typeof path !== "string" || !path.startsWith(prefix) || path.includes("/../")) {
+        throw new Error(`a bytecode bundle names ${path}, outside ${prefix}`);
+      }
+      end += length;
+    }
+    if (end !== bytes.byteLength) throw new Error("a bytecode bundle whose index does not add up");
+    const FS = this.pyodide.FS;
+    let at = 8 + size;
+    for (const [path, length] of index) {
+      FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+      FS.writeFile(path, bytes.subarray(at, at + length));
+      at += length;
+    }
+  }
+
+  /**
+   * After a cell: once the preloaded packages are imported, keep the bytecode of those the
+   * cache lacks (once per visit). Resolves to the names kept.
+   */
+  async saveIfReady() {
+    if (!this.missing.length || !this.python().imported(this.packages)) return [];
+    const entries = this.missing;
+    this.missing = [];
+    const cache = await caches.open(CACHE);
+    const kept = [];
+    for (const entry of entries) {
+      const proxy = this.python().bundle(entry.imports);
+      const bytes = proxy.toJs();
+      proxy.destroy();
+      if (!bytes.length) continue;
+      await cache.put(this.key(entry), new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+      kept.push(entry.name);
+    }
+    return kept;
+  }
+}
