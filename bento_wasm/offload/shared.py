@@ -34,6 +34,7 @@ __all__ = [
     "SharedFile",
     "answer_buffers",
     "directory",
+    "place",
     "probe",
     "slices",
     "spans",
@@ -155,6 +156,24 @@ def write_parts(parts: Sequence[Any], tag: str, where: str) -> tuple[str, list[i
         raise
     shared.close()
     return shared.path, sizes
+
+
+def place(reply: dict[str, Any], out: Sequence[Any], destination: Any) -> list[Any]:
+    """Put a large answer into a shared file when the executor offers one (``destination``:
+    ``{"dir", "tag"}``; ``reply["shared"]`` then names the file) and the buffers left to send
+    with the reply: none then, else all of them (small, no offer, or no room in shared memory,
+    where :func:`write_parts` leaves no file)."""
+    from .values import IpcPart
+
+    if isinstance(destination, dict) and nbytes(out) >= MIN_BYTES:
+        try:
+            path, sizes = write_parts(out, str(destination["tag"]), str(destination["dir"]))
+        except OSError:
+            pass
+        else:
+            reply["shared"] = {"path": path, "sizes": sizes}
+            return []
+    return [b.materialize() if isinstance(b, IpcPart) else b for b in out]
 
 
 def probe(tag: str, where: str) -> SharedFile:

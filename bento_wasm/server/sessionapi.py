@@ -191,6 +191,7 @@ class SessionsHandler(_Handler):
                 "calls": s.calls,
                 "binary": s.binary,
                 "shared": s.shared,
+                "channel": s.channel is not None,
             }
             for s in self.executor.sessions.values()
         ]
