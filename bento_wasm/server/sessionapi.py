@@ -156,6 +156,9 @@ class ExecuteHandler(_Handler):
         views = [memoryview(p).cast("B") for p in parts]
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Length", str(len(prefix) + sum(v.nbytes for v in views)))
+        if not views:
+            self.finish(prefix)  # the headers and the envelope in one write
+            return
         self.write(prefix)
         await self.flush()
         for view in views:
