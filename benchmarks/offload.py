@@ -13,11 +13,37 @@ In one headless Chromium page against one bento server (executor on a real ipyke
 Each figure is printed as its median with its spread (IQR, min-max) over the runs, then
 the last line: offload: noop_ms=<median> df_mibps=<of the median round trip>
 
-What a 100 MiB round trip crosses (executor on this machine): the worker sends the envelope
-with fetch under JSPI (a request body of 1 MiB or more; smaller ones go by synchronous XHR);
-the executor reads it from the socket straight into a file in /dev/shm, which the kernel
-maps; the kernel writes its answer's Arrow stream into a file of its own, which the executor
-maps and sends; the worker streams the answer into wasm memory chunk by chunk.
+What a call crosses (executor on this machine): a no-op call is one binary message on a
+WebSocket the worker keeps open to its session, waited for under JSPI (no HTTP request), and one
+frame on the Unix socket the kernel serves on its main thread (no ZMQ message, no IOPub). A
+100 MiB call: the worker sends the envelope with fetch under JSPI (bodies of 1 MiB or more); the
+executor reads it from the socket straight into a file in /dev/shm, which the kernel maps; the
+kernel writes its answer's Arrow stream into a file of its own by write() calls, which the
+executor maps and sends; the worker streams the answer into wasm memory chunk by chunk.
+
+Where the time went (issue 17, measured before changing anything, at 6101576; perf_counter
+stamps in the Tornado handler, the executor and the kernel's runner; a shared 2-core machine
+with a load average of 1.5-7, so take the shares, not the absolute figures):
+- no-op call, 10.0 ms in the worker's transport (request building and decoding 0.03 ms): a
+  bare sync XHR GET 4.6 ms, a sync XHR POST to a token-checked endpoint 4.7 ms (Chromium's own
+  cost: a WebSocket message there and back under run_sync took 1.4-1.7 ms in the same page);
+  on the server 5.5 ms: Tornado and the token check 0.4, unpacking 0.05, the comm message to
+  the kernel and its reply on IOPub about 3.0 ms (ZMQ, ipykernel's dispatch, busy/idle status,
+  the IOPub thread; the runner itself 0.02 ms: no per-call imports, compiling the source
+  ~0.05 ms), writing the answer 0.4. Floors: an execute_request to an idle ipykernel over ZMQ
+  (jupyter_client) 3.5-4.4 ms to its idle status; a 200-byte Unix socket round trip between
+  two processes 0.006 ms. After: the executor's share 3.0 ms at a load of 7 (Tornado 0.6, the
+  Unix socket and the kernel's loop waking 0.65, the call with its output capture 0.4, the
+  answer's write 0.5), and no HTTP request per call in the worker.
+- 100 MiB round trip (about 0.9-1.8 s): in the worker, the Arrow encode 1.5 ms and the
+  envelope (one copy) 35 ms; fetch() itself 150-170 ms before it returns (Chromium copies the
+  body) and about 50 ms more until the executor sees the request; the body into /dev/shm
+  66-100 ms (1.0-1.5 GiB/s); the kernel: the comm 4 ms, decode + call + encode 5 ms (in place,
+  no copy), its answer file 70-80 ms through a mapping (now by write(): 122-156 ms against
+  200-226 ms for the mapping in one loaded run); the answer to the worker 170-290 ms (the
+  browser reading it chunk by chunk into wasm memory); decoding 3-11 ms. The browser's own
+  floor, from a plain Tornado server in the same page: 100 MiB GET into wasm memory 435-540 ms,
+  POST 417-680 ms: most of a round trip is Chromium moving the bytes, not bento-wasm.
 """
 
 from __future__ import annotations

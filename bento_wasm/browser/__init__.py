@@ -2,7 +2,8 @@
 
 Owns: ``worker`` (the worker's Python half), ``environment`` (the seam's Pyodide
 implementation: blocking and awaitable HTTP, the package loader, the heap probe), ``http``
-(blocking fetch under JSPI, its answer streamed into wasm memory),
+(blocking fetch under JSPI, its answer streamed into wasm memory), ``calls`` (small executor
+calls as messages on a WebSocket, waited for under JSPI),
 ``memory`` (wasm heap probes, the budget's wiring), ``arrow`` (JS bytes into wasm memory
 once, export views), ``magics`` (the data magics' transport: JavaScript makes the
 requests), ``pip`` (``%pip`` over micropip and the runtime's loader) and ``bytecode``

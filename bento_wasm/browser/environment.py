@@ -79,6 +79,22 @@ class PyodideEnvironment:
         data = response.to_bytes() if response is not None else b""
         return HttpResponse(int(xhr.status), parsed, data)
 
+    def exchange(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse | None:
+        """A small call on a WebSocket under JSPI (:mod:`bento_wasm.browser.calls`); None
+        for large bodies (fetch streams them) and where Python cannot suspend."""
+        from . import calls, http
+
+        if len(body) >= http.STREAM_MIN_BYTES or not http.can_stream():
+            return None
+        return calls.exchange(url, body, timeout_s=timeout_s, admit=admit)
+
     async def fetch_async(
         self,
         url: str,

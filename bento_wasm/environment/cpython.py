@@ -45,6 +45,17 @@ class CPythonEnvironment:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise NetworkError(f"{method} {url} failed: {exc}; is the server running?") from exc
 
+    def exchange(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse | None:
+        """None: urllib's requests cost little here; calls go by :meth:`fetch`."""
+        return None
+
     async def fetch_async(
         self,
         url: str,

@@ -76,6 +76,19 @@ class Environment(Protocol):
         """The same request, awaitable: the caller's event loop keeps running meanwhile."""
         ...
 
+    def exchange(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        timeout_s: float = 60.0,
+        admit: Admit | None = None,
+    ) -> HttpResponse | None:
+        """One message on a connection kept open to ``url`` (a WebSocket) and its answer,
+        blocking; None when this host cannot hold one here or it cannot be opened (the
+        caller then uses :meth:`fetch`). The answer's status is the one HTTP would give."""
+        ...
+
     async def load_packages(self, names: Sequence[str]) -> None:
         """Make the packages importable (Pyodide's package loader; CPython has them or not)."""
         ...

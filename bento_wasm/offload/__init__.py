@@ -5,7 +5,9 @@ Owns: :mod:`~bento_wasm.offload.analysis` (what a cell reads, binds, imports),
 value codec: Arrow and JSON), :mod:`~bento_wasm.offload.sources` (functions as source),
 :mod:`~bento_wasm.offload.client` (the executor client and its transports),
 :mod:`~bento_wasm.offload.calls` (``@remote``, ``%%remote``, automatic offload),
-:mod:`~bento_wasm.offload.runner` (runs the work in the remote kernel) and
+:mod:`~bento_wasm.offload.runner` (runs the work in the remote kernel),
+:mod:`~bento_wasm.offload.channel` (its calls over a Unix socket from a local executor),
+:mod:`~bento_wasm.offload.shared` (large buffers through shared files) and
 :mod:`~bento_wasm.offload.badges` (where a cell's work ran, as an output).
 
 May import: the standard library, the shared top level, ``kernel`` and ``arrow``.

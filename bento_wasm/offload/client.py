@@ -2,8 +2,8 @@
 
 Transports are objects (STYLE.md #3, httpx's model): :class:`HttpTransport` talks to
 the executor's ``/bento/api/sessions/<session>/...`` endpoints through the environment
-seam (synchronous XHR in the worker, urllib in CPython); :class:`MemoryTransport` hands
-requests to a function, e.g. :class:`MemoryExecutor`, an in-process executor for tests.
+seam (in the worker small calls on a WebSocket, else XHR or fetch; urllib in CPython);
+:class:`MemoryTransport` hands requests to a function, e.g. :class:`MemoryExecutor`.
 
 :class:`Executor` builds requests (values via :mod:`bento_wasm.offload.values`; functions and
 helpers as source, modules as imports), replays the remote stdout and displays in the
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Protocol
 
-    from ..environment.interface import Environment
+    from ..environment.interface import Environment, HttpResponse
 
     class Transport(Protocol):
         """Carries one request to the executor and returns its response."""
@@ -45,8 +45,7 @@ CLIENT_MARGIN_S = 30.0
 
 
 class Request:
-    """One request to the executor (plain class: dataclasses cost ~35 ms to import in wasm,
-    and this module loads at boot when the page names an executor)."""
+    """One request to the executor (a plain class: dataclasses cost ~35 ms to import in wasm)."""
 
     __slots__ = ("admit", "body", "headers", "method", "path", "timeout_s")
 
@@ -114,10 +113,22 @@ class HttpTransport:
         from ..errors import NetworkError
 
         try:
-            response = self.environment.fetch(self.url + request.path, **self._options(request))
+            answer = self._exchange(request) if request.path.endswith("/execute") else None
+            response = answer or self.environment.fetch(
+                self.url + request.path, **self._options(request)
+            )
         except NetworkError as exc:
             raise self._unreachable(exc) from exc
         return Response(response.status, response.body, response.headers)
+
+    def _exchange(self, request: Request) -> HttpResponse | None:
+        """The call on the session's WebSocket if the environment holds one (token: the query)."""
+        from urllib.parse import quote
+
+        url = "ws" + self.url.removeprefix("http") + request.path.removesuffix("/execute")
+        url += "/calls" + (f"?token={quote(self.token)}" if self.token else "")
+        timeout, admit = request.timeout_s, request.admit
+        return self.environment.exchange(url, request.body, timeout_s=timeout, admit=admit)
 
     async def handle_async(self, request: Request) -> Response:
         """The same request, awaitable (``heavy.aio()``): the event loop runs meanwhile."""

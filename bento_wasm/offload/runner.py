@@ -154,7 +154,8 @@ def install(target: str = COMM_TARGET) -> None:
     executor runs on this machine (it proves it when it opens the comm: a ``probe`` file
     this kernel can read) large buffers go through shared files instead
     (:mod:`bento_wasm.offload.shared`): ``shared`` names the request's file and its spans,
-    ``reply_shared`` where the answer's file goes.
+    ``reply_shared`` where the answer's file goes; and when it also names a ``channel``
+    socket, calls come through that (:mod:`bento_wasm.offload.channel`), not the comm.
     """
     from comm import get_comm_manager  # type: ignore[import-not-found,unused-ignore]
     from IPython import get_ipython  # type: ignore[import-not-found,unused-ignore]
@@ -162,55 +163,61 @@ def install(target: str = COMM_TARGET) -> None:
     shell = get_ipython()
     runner = Runner(shell.user_ns, formatter=shell.display_formatter.format)
 
+    def answer(header: dict[str, Any], frames: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+        """One request: its reply and the buffers of its values."""
+        try:
+            buffers = _request_buffers(header, frames, bool(header.get("binary")))
+        except (OSError, TransferError) as exc:  # the request's file is gone or unreadable
+            return runner._error(exc), []
+        reply, out = runner.handle(header, buffers)
+        del buffers  # the request's shared file is unmapped once no value holds a view
+        return reply, out
+
     def opened(comm: Any, open_msg: dict[str, Any]) -> None:
         def on_msg(msg: dict[str, Any]) -> None:
             header = dict(msg["content"]["data"])
-            binary = bool(header.get("binary"))
-            out: list[Any] = []
-            try:
-                buffers = _request_buffers(header, list(msg.get("buffers") or []), binary)
-            except (OSError, TransferError) as exc:  # the request's file is gone or unreadable
-                reply = runner._error(exc)
-            else:
-                reply, out = runner.handle(header, buffers)
-                del buffers  # the request's shared file is unmapped once no value holds a view
+            reply, out = answer(header, list(msg.get("buffers") or []))
             # The call's output goes out before its answer (one IOPub queue, in order), so the
             # executor may answer the browser at once instead of waiting for the idle status.
             sys.stdout.flush()
             sys.stderr.flush()
             reply["flushed"] = True
-            send_reply(comm, reply, out, header.get("reply_shared"), binary)
+            send_reply(comm, reply, out, header.get("reply_shared"), bool(header.get("binary")))
 
         comm.on_msg(on_msg)
-        probe = (open_msg.get("content", {}).get("data") or {}).get("probe")
+        data = open_msg.get("content", {}).get("data") or {}
+        probe = data.get("probe")
         if isinstance(probe, dict):
-            comm.send({"shared": _probe(probe)})
+            local = _probe(probe)
+            path = data.get("channel")
+            linked = local and isinstance(path, str) and _connect(path, shell, answer)
+            comm.send({"shared": local, "channel": bool(linked)})
 
     get_comm_manager().register_target(target, opened)
+
+
+def _connect(path: str, shell: Any, answer: Any) -> bool:
+    from . import channel
+
+    return channel.connect(path, shell, answer)
 
 
 def send_reply(
     comm: Any, reply: dict[str, Any], out: list[Any], destination: Any, binary: bool
 ) -> None:
-    """Answer through a shared file when the executor offers one and the answer is large
-    (falling back to messages when shared memory is full), else as ZMQ frames or base64."""
+    """Answer through the comm: a large answer through a shared file when the executor offers
+    one (:func:`bento_wasm.offload.shared.place`), else as ZMQ frames or base64 (a gateway)."""
     import base64
 
     from . import shared
 
-    if isinstance(destination, dict) and shared.nbytes(out) >= shared.MIN_BYTES:
-        try:
-            reply["shared"] = _write_shared(out, destination)
-        except OSError:
-            pass  # no room in shared memory (write_parts left no file): send messages
-        else:
-            comm.send(reply)
-            return
-    if binary:
-        comm.send(reply, buffers=[memoryview(b) for b in _materialized(out)])
+    out = shared.place(reply, out, destination)
+    if "shared" in reply:
+        comm.send(reply)
+    elif binary:
+        comm.send(reply, buffers=[memoryview(b) for b in out])
     else:
-        encoded = [base64.b64encode(memoryview(b)) for b in _materialized(out)]
-        reply["b64"] = [b.decode("ascii") for b in encoded]
+        reply["b64"] = [base64.b64encode(memoryview(b)).decode("ascii") for b in out]
         comm.send(reply)
 
 
@@ -226,19 +233,6 @@ def _request_buffers(header: dict[str, Any], frames: list[Any], binary: bool) ->
     if not binary:
         return [base64.b64decode(b) for b in header.pop("b64", [])]
     return frames
-
-
-def _materialized(out: list[Any]) -> list[Any]:
-    from .values import IpcPart
-
-    return [b.materialize() if isinstance(b, IpcPart) else b for b in out]
-
-
-def _write_shared(out: list[Any], destination: dict[str, Any]) -> dict[str, Any]:
-    from . import shared
-
-    path, sizes = shared.write_parts(out, str(destination["tag"]), str(destination["dir"]))
-    return {"path": path, "sizes": sizes}
 
 
 def _probe(probe: dict[str, Any]) -> bool:

@@ -259,7 +259,8 @@ class Decoder:
 class IpcPart:
     """An Arrow table to be written as an IPC stream, sized first so it is written once.
 
-    ``write_into(view)`` writes it into memory the caller owns (an envelope);
+    ``write_into(view)`` writes it into memory the caller owns (an envelope); ``write_to(file)``
+    into a file;
     ``materialize()`` gives a buffer of its own (ZMQ frames in the runner).
     """
 
@@ -277,6 +278,13 @@ class IpcPart:
 
         sink = pa.FixedSizeBufferWriter(pa.py_buffer(view))
         with pa.ipc.new_stream(sink, self.table.schema) as writer:
+            writer.write_table(self.table)
+
+    def write_to(self, raw: Any) -> None:
+        """Write it to a binary file object (``write()`` calls: one per Arrow buffer)."""
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        with pa.ipc.new_stream(pa.PythonFile(raw, mode="w"), self.table.schema) as writer:
             writer.write_table(self.table)
 
     def materialize(self) -> Any:

@@ -3,7 +3,8 @@
 Owns: the page and static parts (``app``, ``static``), the data API (``api``, ``dataapi``,
 ``warehouse``, ``uploads``, ``demo``), the package index the serverless kernel's ``%pip``
 installs from (``packages``: its routes; ``pypi``: wheels of a folder and of ``pip download``),
-the offload sessions (``sessions``, ``sessionapi``), the limits they hold (``limits``: sessions,
+the offload sessions (``sessions``, ``sessionapi``, the call path to their kernels
+``kernelcalls`` and its Unix socket ``channel``), the limits they hold (``limits``: sessions,
 idle culling, body sizes, queued uploads) and input() in pages without isolation
 (``stdinapi``). May import
 jupyter_server, tornado, pyarrow, duckdb, ADBC and every core package; nothing in the core

@@ -1,6 +1,7 @@
 """The executor's HTTP endpoints (token auth and the one CORS rule of ``api.BentoAPIHandler``):
 
     POST   /bento/api/sessions/<id>/execute    envelope in, envelope out (bento_wasm.offload.values)
+    GET    /bento/api/sessions/<id>/calls      a WebSocket: the same, one message per call
     POST   /bento/api/sessions/<id>/interrupt  interrupt the running call
     DELETE /bento/api/sessions/<id>            shut the session's kernel down
     GET    /bento/api/sessions                 the sessions and their kernels
@@ -9,19 +10,31 @@ Faults answer with ``{"error": BentoError.to_dict()}``: 413 payload too large (e
 endpoint has a body limit: server/limits.py), 429 too many sessions, 504 call
 timeout (the kernel is interrupted), 410 kernel died mid-call (the next call gets a
 fresh session and a notice that state was lost).
+
+The WebSocket (token as ``?token=``, browsers cannot set headers on one) carries small calls
+from the worker (:mod:`bento_wasm.browser.calls`) without an HTTP request each: a message in is
+an envelope; a message out is a 4-byte status and what the execute endpoint would have
+answered with it (the envelope, or the JSON error). One call at a time per socket.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hmac
+import json
+import struct
 import time
 from typing import Any
 
 import tornado.web
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import BentoError, PayloadTooLarge
 from ..offload import shared
 from ..offload.shared import SharedFile
-from ..offload.values import frame, unpack
+from ..offload.values import frame, pack, unpack
 from . import limits
 from .api import BentoAPIHandler
 from .sessions import BentoExecutor
@@ -156,11 +169,60 @@ class ExecuteHandler(_Handler):
         views = [memoryview(p).cast("B") for p in parts]
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Length", str(len(prefix) + sum(v.nbytes for v in views)))
+        if not views:
+            self.finish(prefix)  # the headers and the envelope in one write
+            return
         self.write(prefix)
         await self.flush()
         for view in views:
             await self.request.connection.write(view)  # type: ignore[union-attr,arg-type]
         self.finish()
+
+
+#: A WebSocket answer starts with the HTTP status the execute endpoint would have given.
+STATUS = struct.Struct("<I")
+
+
+class CallsSocket(WebSocketMixin, WebSocketHandler, _Handler):
+    """``GET /bento/api/sessions/<id>/calls``: calls as WebSocket messages (see above)."""
+
+    session_id = ""
+
+    def set_default_headers(self) -> None:
+        """Not JupyterHandler's (they make no sense for a WebSocket)."""
+
+    def check_origin(self, origin: str = "") -> bool:  # the one CORS rule of /bento/api
+        return _Handler.check_origin(self, origin)
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        if not self.check_origin():
+            raise tornado.web.HTTPError(403)
+        await JupyterHandler.prepare(self, _redirect_to_login=False)  # the token, no redirect
+
+    async def get(self, session_id: str) -> None:
+        # The token itself, not the page's login cookie: a call with a wrong token must be
+        # refused here as by HTTP (the client then falls back to HTTP, which says why).
+        given = self.identity_provider.get_token(self) or ""
+        if not self.current_user or (self.token and not hmac.compare_digest(given, self.token)):
+            raise tornado.web.HTTPError(403)
+        self.session_id = session_id
+        await super().get(session_id)
+
+    async def on_message(self, message: str | bytes) -> None:
+        data = message if isinstance(message, bytes) else message.encode()
+        limit = self.executor.max_payload_mib * 2**20
+        try:
+            if len(data) > limit:
+                raise PayloadTooLarge(f"a call of {len(data)} bytes is over {limit}", status=413)
+            header, buffers = unpack(data)
+            envelope, out = await self.executor.execute(self.session_id, header, buffers)
+            status, answer = 200, pack(envelope, out)
+        except BentoError as exc:
+            status = int(getattr(exc, "status", None) or 500)
+            error = {"error": exc.to_dict(), "message": exc.message}
+            answer = bytearray(json.dumps(error).encode())
+        with contextlib.suppress(WebSocketClosedError):  # the client gave up (its timeout)
+            await self.write_message(STATUS.pack(status) + answer, binary=True)
 
 
 class InterruptHandler(_Handler):
@@ -191,6 +253,7 @@ class SessionsHandler(_Handler):
                 "calls": s.calls,
                 "binary": s.binary,
                 "shared": s.shared,
+                "channel": s.channel is not None,
             }
             for s in self.executor.sessions.values()
         ]
@@ -205,6 +268,7 @@ def handlers(app: Any) -> list[tuple[str, type, dict[str, Any]]]:
     session = r"/bento/api/sessions/(?P<session_id>[\w.-]+)"
     return [
         (session + "/execute", ExecuteHandler, args),
+        (session + "/calls", CallsSocket, args),
         (session + "/interrupt", InterruptHandler, args),
         (session, SessionHandler, args),
         (r"/bento/api/sessions/?", SessionsHandler, args),

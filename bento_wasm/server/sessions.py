@@ -2,22 +2,20 @@
 
 Kernels come from Jupyter Server's kernel manager, so ``--gateway-url`` places them on
 a Kernel or Enterprise Gateway instead of this machine, unchanged. A session's kernel
-runs :mod:`bento_wasm.offload.runner` as a comm target; a call is one comm message (its Arrow
-buffers ride as ZMQ frames, base64 through a gateway) and its outputs are the iopub
-messages with that parent. Its HTTP endpoints are in :mod:`bento_wasm.server.sessionapi`.
+runs :mod:`bento_wasm.offload.runner` as a comm target. A kernel on this machine takes calls
+on a Unix socket (:mod:`bento_wasm.server.channel`), their large buffers in shared files;
+elsewhere (a gateway) a call is one comm message (its Arrow buffers ride as ZMQ frames,
+base64 through a gateway) and its outputs are the iopub messages with that parent. Its HTTP
+endpoints are in :mod:`bento_wasm.server.sessionapi`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import os
 import queue
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +25,20 @@ from traitlets.config import LoggingConfigurable
 
 import bento_wasm
 
-from ..errors import BentoError, ExecutorError, ExecutorTimeout, SessionLost
+from ..errors import BentoError, ExecutorError
 from ..offload import shared
 from ..offload.runner import COMM_TARGET
 from . import limits
+from .channel import Listener
+from .kernelcalls import KernelCalls, Session
 
 __all__ = ["BentoExecutor", "Session"]
 
 #: The checkout (or site-packages) holding this bento_wasm: kernels must import the same one.
 PACKAGE_ROOT = str(Path(bento_wasm.__file__).resolve().parents[1])
-OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error", "update_display_data"}
 
 
-@dataclass
-class Session:
-    id: str
-    kernel_id: str
-    client: Any
-    binary: bool
-    #: the kernel reads and writes large buffers through shared files (it runs on this machine)
-    shared: bool = False
-    comm_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    calls: int = 0
-    created: float = field(default_factory=time.time)
-    #: When a call last started or ended (idle sessions are culled from it: limits.py).
-    last_used: float = field(default_factory=time.time)
-
-
-class BentoExecutor(LoggingConfigurable):
+class BentoExecutor(KernelCalls, LoggingConfigurable):
     """Sessions on kernels from the server's kernel manager (local or a gateway's)."""
 
     kernel_name = Unicode("python3", help="kernel spec for session kernels").tag(config=True)
@@ -79,6 +62,10 @@ class BentoExecutor(LoggingConfigurable):
         "(/dev/shm) instead of ZMQ messages; kernels on a gateway always use messages",
     ).tag(config=True)
     shared_dir = Unicode("", help="where those files go (default /dev/shm)").tag(config=True)
+    call_channel = Bool(
+        True, help="send calls to kernels on this machine over a Unix socket instead of ZMQ "
+        "messages (with shared_files)",
+    ).tag(config=True)  # fmt: skip
 
     def __init__(self, kernel_manager: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -158,20 +145,29 @@ class BentoExecutor(LoggingConfigurable):
             )
         await self._iopub_connected(session)
         probe = self._probe_file(session) if session.binary and self.shared_files else None
-        data = {} if probe is None else {"probe": {"path": probe.path, "token": session.comm_id}}
+        data: dict[str, Any] = {}
+        if probe is not None:
+            data["probe"] = {"path": probe.path, "token": session.comm_id}
+        listener = await Listener(self.directory).start() if probe and self.call_channel else None
+        if listener is not None:
+            data["channel"] = listener.path
         msg = client.session.msg(
             "comm_open", {"comm_id": session.comm_id, "target_name": COMM_TARGET, "data": data}
         )
         client.shell_channel.send(msg)
-        if probe is None:
-            return
         try:  # the kernel answers whether it can read the probe: then it is on this machine
-            reply, _, _ = await self._collect(session, msg["header"]["msg_id"], 10.0)
-            session.shared = reply.get("shared") is True
-        except BentoError as exc:
+            if probe is not None:
+                reply, _, _ = await self._collect(session, msg["header"]["msg_id"], 10.0)
+                session.shared = reply.get("shared") is True
+                if listener is not None and reply.get("channel") is True:
+                    session.channel = await listener.accept(10.0)
+        except (BentoError, TimeoutError) as exc:
             self.log.warning("bento session %s: no shared files (%s)", session.id, exc)
         finally:
-            probe.unlink()
+            if probe is not None:
+                probe.unlink()
+            if listener is not None:
+                listener.close()
 
     def _probe_file(self, session: Session) -> shared.SharedFile | None:
         try:
@@ -221,6 +217,8 @@ class BentoExecutor(LoggingConfigurable):
 
     async def _shutdown(self, session: Session) -> None:
         shared.sweep(session.comm_id, self.directory)
+        if session.channel is not None:
+            session.channel.close()
         with contextlib.suppress(RuntimeError, OSError):  # already closed with its kernel
             session.client.stop_channels()
         if session.kernel_id in self.kernel_manager:
@@ -288,112 +286,7 @@ class BentoExecutor(LoggingConfigurable):
         kernel.execution_state = state
         kernel.last_activity = self.kernel_manager.last_kernel_activity = utcnow()
 
-    async def _call(
-        self,
-        session: Session,
-        header: dict[str, Any],
-        buffers: list[Any],
-        timeout: float,
-        body: shared.SharedFile | None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
-        client = session.client
-        data = {**header, "binary": session.binary}
-        if session.shared:
-            data["reply_shared"] = {"dir": self.directory, "tag": session.comm_id}
-            if body is not None and buffers:
-                sizes = [memoryview(b).nbytes for b in buffers]
-                spans = shared.spans(sizes, body.size - sum(sizes))  # the envelope's end
-                data["shared"] = {"path": body.path, "spans": spans}
-                buffers = []
-        if not session.binary:
-            data["b64"] = [base64.b64encode(b).decode("ascii") for b in buffers]
-        msg = client.session.msg("comm_msg", {"comm_id": session.comm_id, "data": data})
-        if session.binary:
-            client.session.send(client.shell_channel.socket, msg, buffers=buffers)
-        else:
-            client.shell_channel.send(msg)
-        return await self._collect(session, msg["header"]["msg_id"], timeout)
-
-    async def _collect(
-        self, session: Session, msg_id: str, timeout: float
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
-        outputs: list[dict[str, Any]] = []
-        reply: dict[str, Any] | None = None
-        reply_buffers: list[Any] = []
-        started = time.monotonic()
-        deadline = started + timeout
-        next_check = started + 1.0
-        while True:
-            now = time.monotonic()
-            if now > deadline:
-                await self._timed_out(session, timeout)
-            if now > next_check:
-                next_check = now + 1.0
-                if not await self._alive(session):
-                    await self.forget(session.id, "the remote kernel died during a call")
-                    raise SessionLost(
-                        "the remote kernel died while running this call (killed, or out of "
-                        "memory); its variables are lost. Run the call again: it gets a fresh "
-                        "session.",
-                        status=410,
-                    )
-            try:
-                msg = await session.client.get_iopub_msg(timeout=0.2)
-            except (queue.Empty, TimeoutError):
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind = msg["msg_type"]
-            content = msg["content"]
-            if kind == "comm_msg" and content.get("comm_id") == session.comm_id:
-                reply = dict(content.get("data") or {})
-                reply_buffers = _reply_buffers(session, reply, msg)
-                if reply.pop("flushed", False):
-                    break  # its outputs came first; the idle status adds nothing
-            elif kind in OUTPUT_TYPES:
-                outputs.append({"type": kind, **_jsonable(content)})
-            elif kind == "status" and content.get("execution_state") == "idle":
-                break
-        if reply is None:
-            raise BentoError(
-                "the remote kernel finished without answering; see its log (is bento_wasm the "
-                "same release on the executor?)"
-            )
-        return reply, outputs, reply_buffers
-
-    async def _alive(self, session: Session) -> bool:
-        try:
-            alive = await self.kernel_manager.get_kernel(session.kernel_id).is_alive()
-        except KeyError:
-            return False
-        return bool(alive)
-
-    async def _timed_out(self, session: Session, timeout: float) -> None:
-        await self.kernel_manager.interrupt_kernel(session.kernel_id)
-        raise ExecutorTimeout(
-            f"the remote call ran longer than {timeout:g} s, so the executor interrupted it; "
-            "the session keeps its state. Pass a larger timeout_s in the executor options or "
-            "raise --BentoExecutor.call_timeout_s on the server.",
-            status=504,
-        )
-
-
-def _reply_buffers(session: Session, reply: dict[str, Any], msg: dict[str, Any]) -> list[Any]:
-    """The answer's buffers: views of the kernel's shared file (unlinked at once: the mapping
-    lives as long as the views, while the answer is sent), ZMQ frames, or base64."""
-    if isinstance(answer := reply.get("shared"), dict):
-        del reply["shared"]
-        return shared.answer_buffers(answer)
-    if not session.binary:
-        return [base64.b64decode(b) for b in reply.pop("b64", [])]
-    return list(msg.get("buffers") or [])
-
 
 def _pythonpath() -> str:
     existing = os.environ.get("PYTHONPATH")
     return PACKAGE_ROOT + (os.pathsep + existing if existing else "")
-
-
-def _jsonable(content: dict[str, Any]) -> dict[str, Any]:
-    """iopub content as plain JSON (dates and the like become strings)."""
-    return dict(json.loads(json.dumps(content, default=str)))

@@ -296,3 +296,19 @@ def test_a_large_request_to_an_executor_that_is_down_says_so(page):
     finally:
         page.run_ok("r.configure(saved)")
     assert page.text("kept") == "'browser state'"
+
+
+SMALL_CALLS = """
+import js
+from bento_wasm.environment import current
+js.performance.clearResourceTimings()
+results = [add(i, 1) for i in range(3)]
+current().fetch(SERVER + "/bento/config.json")  # an XHR, which resource timing does record
+names = [str(e.name) for e in js.performance.getEntriesByType("resource")]
+results, sum("/execute" in n for n in names), sum("/bento/config.json" in n for n in names)
+"""
+
+
+def test_small_calls_are_messages_on_a_websocket_not_http_requests(page, server):
+    text = page.text(SMALL_CALLS.replace("SERVER", repr(server.url)))
+    assert text == "([1, 2, 3], 0, 1)"

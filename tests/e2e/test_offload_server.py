@@ -182,3 +182,54 @@ def test_sessions_are_listed_and_closed(server):
         ids = [s["id"] for s in json.load(response)["sessions"]]
     assert "closing" in ids
     executor.shutdown()
+
+
+def socket_call(server, session, header, token=None, origin=None):
+    """One call on the session's WebSocket (what the worker sends): (status, answer)."""
+    import asyncio
+    import struct
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from bento_wasm.offload.values import pack, unpack
+
+    async def run():
+        url = server.url.replace("http", "ws") + f"/bento/api/sessions/{session}/calls"
+        headers = {"Origin": origin} if origin else {}
+        request = HTTPRequest(f"{url}?token={token or server.token}", headers=headers)
+        connection = await websocket_connect(request)
+        connection.write_message(bytes(pack(header)), binary=True)
+        message = await connection.read_message()
+        connection.close()
+        (status,) = struct.unpack_from("<I", message)
+        body = message[4:]
+        return status, (unpack(body)[0] if status == 200 else json.loads(body))
+
+    return asyncio.run(run())
+
+
+def test_a_call_on_the_websocket_shares_the_session_of_http_calls(server):
+    cell(client(server, "socket"), "shared_state = 41")
+    code = "print('on the socket')\nshared_state + 1"
+    header, _ = client(server, "socket").cell_request(code, {}, [], [])
+    status, envelope = socket_call(server, "socket", header)
+    assert status == 200
+    assert envelope["reply"]["result"]["data"]["text/plain"] == "42"
+    assert envelope["outputs"] == [{"type": "stream", "name": "stdout", "text": "on the socket\n"}]
+
+
+def test_the_websocket_answers_errors_with_the_http_status(server):
+    code = "import time\ntime.sleep(30)"
+    header, _ = client(server, "socket-slow").cell_request(code, {}, [], [])
+    status, error = socket_call(server, "socket-slow", {**header, "timeout_s": 1.0})
+    assert status == 504 and error["error"]["ename"] == "ExecutorTimeout"
+
+
+@pytest.mark.parametrize(("token", "origin"), [("wrong", None), (None, "http://elsewhere.example")])
+def test_the_websocket_refuses_a_wrong_token_and_other_origins(server, token, origin):
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as caught:
+        socket_call(server, "socket-refused", {"op": "cell", "code": "1"}, token, origin)
+    assert caught.value.code == 403

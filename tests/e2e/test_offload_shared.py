@@ -11,6 +11,7 @@ import pytest
 
 from bento_wasm.errors import PayloadTooLarge
 from bento_wasm.offload.client import Executor, HttpTransport
+from bento_wasm.offload.values import unpack
 from tests.helpers import BentoServer
 
 
@@ -23,6 +24,15 @@ def shm(tmp_path_factory):
 def server(shm):
     with BentoServer(
         f"--BentoExecutor.shared_dir={shm}", "--BentoExecutor.max_payload_mib=64"
+    ) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def comm_server(shm):
+    """Shared files, but calls as comm messages (ZMQ), not the Unix socket."""
+    with BentoServer(
+        f"--BentoExecutor.shared_dir={shm}", "--BentoExecutor.call_channel=False"
     ) as s:
         yield s
 
@@ -58,15 +68,16 @@ def frame(mib):
 ROUND_TRIP = "out = df.assign(c=df.a * 2)\nwhere = type(df).__name__"
 
 
-@pytest.mark.parametrize("which", ["server", "zmq_server"])
+@pytest.mark.parametrize("which", ["server", "comm_server", "zmq_server"])
 def test_a_dataframe_goes_and_comes_back_the_same_either_way(request, which, shm):
     running = request.getfixturevalue(which)
     data = frame(24)
     reply = run(client(running, "big"), ROUND_TRIP, {"df": data}, ["df"], ["out", "where"])
     pd.testing.assert_frame_equal(reply["values"]["out"], data.assign(c=data.a * 2))
     assert reply["values"]["where"] == "DataFrame"
-    assert sessions(running)["big"]["shared"] is (which == "server")
-    assert os.listdir(shm) == []  # the request's and the answer's files are gone
+    assert sessions(running)["big"]["shared"] is (which != "zmq_server")
+    assert sessions(running)["big"]["channel"] is (which == "server")
+    assert os.listdir(shm) == []  # the request's and the answer's files, the channel's socket
 
 
 def test_calls_without_data_and_empty_frames_take_the_same_path(server, shm):
@@ -95,3 +106,32 @@ def test_a_refused_token_stores_nothing(server, shm):
         urllib.request.urlopen(request)
     assert caught.value.code == 403
     assert os.listdir(shm) == []
+
+
+OUTPUTS = (
+    "import sys\nfrom IPython.display import display, HTML\nprint('a')\n"
+    "display(HTML('<b>b</b>'))\nprint('c', file=sys.stderr)\nprint('d')"
+)
+
+
+@pytest.mark.parametrize("which", ["server", "comm_server", "zmq_server"])
+def test_a_calls_outputs_come_back_on_every_path_and_in_order_on_the_channel(request, which):
+    running = request.getfixturevalue(which)
+    executor = client(running, "outputs")
+    header, buffers = executor.cell_request(OUTPUTS, {}, [], [])
+    response = executor.transport.handle(executor._execute_request(header, buffers))
+    envelope, _ = unpack(response.body)
+    got = [(o["type"], o.get("name"), o.get("text")) for o in envelope["outputs"]]
+    expected = [
+        ("stream", "stdout", "a\n"),
+        ("display_data", None, None),
+        ("stream", "stderr", "c\n"),
+        ("stream", "stdout", "d\n"),
+    ]
+    # ipykernel buffers stdout and stderr apart, so on IOPub stderr may come out of order
+    assert (
+        got == expected if which == "server" else sorted(got, key=str) == sorted(expected, key=str)
+    )
+    [html] = [o for o in envelope["outputs"] if o["type"] == "display_data"]
+    assert html["data"]["text/html"] == "<b>b</b>"
+    assert envelope["reply"]["status"] == "ok"
