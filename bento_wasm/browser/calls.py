@@ -106,7 +106,9 @@ def exchange(
 ) -> HttpResponse | None:
     """One call on the session's socket at ``url``; None when no socket could be opened."""
     from pyodide.code import run_js
-    from pyodide.ffi import JsException, create_proxy, run_sync
+    from pyodide.ffi import JsException, create_proxy
+
+    from .suspend import wait
 
     global _channel
     if _channel is None:
@@ -120,7 +122,7 @@ def exchange(
         view.release()
         proxy.destroy()
     try:
-        answer = run_sync(pending)
+        answer = wait(pending)
     except SystemError as exc:  # an interrupt from the page, raised inside a JS call
         if isinstance(exc.__cause__, KeyboardInterrupt):
             raise exc.__cause__ from None

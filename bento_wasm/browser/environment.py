@@ -134,10 +134,12 @@ class PyodideEnvironment:
         import importlib.util
 
         import pyodide_js
-        from pyodide.ffi import can_run_sync, run_sync
+        from pyodide.ffi import can_run_sync
+
+        from .suspend import wait
 
         if can_run_sync():
-            run_sync(pyodide_js.loadPackage(list(names), messageCallback=_quiet))
+            wait(pyodide_js.loadPackage(list(names), messageCallback=_quiet))
             return
         missing = [name for name in names if importlib.util.find_spec(name) is None]
         if missing:

@@ -69,12 +69,14 @@ def fetch_streaming(
     admit: Admit | None,
 ) -> HttpResponse:
     """One request through ``fetch``; the answer lands in a ``bytearray`` by one copy."""
-    from pyodide.ffi import JsException, run_sync
+    from pyodide.ffi import JsException
+
+    from .suspend import wait
 
     controller = js.AbortController.new()
     timer = js.setTimeout(controller.abort.bind(controller), int(timeout_s * 1000))
     try:
-        response = run_sync(_start(url, method, headers, body, controller.signal))
+        response = wait(_start(url, method, headers, body, controller.signal))
         data = _read_body(response, method, url, admit)
     except SystemError as exc:
         # An interrupt sent from the page while the worker waited is raised at Pyodide's next
@@ -117,13 +119,15 @@ def _start(url: str, method: str, headers: dict[str, str], body: Any, signal: An
 def _read_body(response: Any, method: str, url: str, admit: Admit | None) -> bytearray:
     import pyodide_js  # type: ignore[import-not-found]
     from pyodide.code import run_js
-    from pyodide.ffi import create_proxy, run_sync
+    from pyodide.ffi import create_proxy
+
+    from .suspend import wait
 
     global _reader
     what = f"the answer of {method} {url}"
     length = response.headers.get("content-length")
     if length is None or response.headers.get("content-encoding") or response.body is None:
-        buffer = run_sync(response.arrayBuffer())  # still in JS: admitted before the copy
+        buffer = wait(response.arrayBuffer())  # still in JS: admitted before the copy
         if admit is not None:
             admit(int(buffer.byteLength), what)
         return bytearray(buffer.to_bytes())
@@ -140,7 +144,7 @@ def _read_body(response: Any, method: str, url: str, admit: Admit | None) -> byt
     address = int(view.data.byteOffset)  # the bytearray never moves: it is never resized
     view.release()
     proxy.destroy()
-    read = int(run_sync(_reader(response, pyodide_js._module, address, size)))
+    read = int(wait(_reader(response, pyodide_js._module, address, size)))
     if read != size:
         raise NetworkError(
             f"{method} {url}: the answer had {'more' if read < 0 else read} bytes, not the "

@@ -85,6 +85,19 @@ function pollStdinServer(request) {
   }
 }
 
+// Interrupts held while Python waits in run_sync (bento_wasm/browser/suspend.py): JavaScript
+// may run other Python meanwhile (a settled promise's callback), where Pyodide would raise the
+// interrupt and lose it with the callback; given back after the wait, it stops the cell's code.
+let interruptsAttached = false; // the interrupt buffer is Pyodide's (a cell is running)
+globalThis.bentoInterrupts = {
+  hold() {
+    if (interruptsAttached) pyodide.setInterruptBuffer(undefined);
+  },
+  release() {
+    if (interruptsAttached) pyodide.setInterruptBuffer(interruptView);
+  },
+};
+
 // The data magics' JS middleware (globalThis.bentoMagics): Python awaits it mid-cell.
 installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel; } });
 
@@ -367,6 +380,7 @@ async function execute(msg) {
     return;
   }
   if (interruptView) pyodide.setInterruptBuffer(interruptView);
+  interruptsAttached = Boolean(interruptView);
   try {
     await kernel.execute(msg.id, msg.code);
   } catch (err) {
@@ -382,6 +396,7 @@ async function execute(msg) {
     }
   } finally {
     currentCell = "";
+    interruptsAttached = false;
     if (interruptView) {
       pyodide.setInterruptBuffer(undefined);
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
