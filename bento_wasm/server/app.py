@@ -148,6 +148,9 @@ class BentoApp(ExtensionApp):
         32, help="most upload jobs waiting to run; over it an upload is refused (429)"
     ).tag(config=True)
 
+    #: The browser wheel written from the installed package at start (None in a checkout).
+    browser_wheel: Path | None = None
+
     @classmethod
     def get_extension_package(cls) -> str:
         """The package Jupyter Server enables (``jpserver_extensions``): the server layer, whose
@@ -187,8 +190,14 @@ class BentoApp(ExtensionApp):
         """Say at start what is missing, naming what to set, instead of a page that hangs."""
         from .browser_wheel import ensure_browser_wheel
 
-        if not in_checkout() and latest_wheel(Path(self.wheels_dir)) is None:
-            ensure_browser_wheel(Path(self.wheels_dir))
+        # Installed: the cache's wheel is rewritten when it is not this package's code (an
+        # upgrade would otherwise serve the old Python to the new worker). A folder set by
+        # --BentoApp.wheels_dir holds the user's own wheel: written there only when empty.
+        wheels = Path(self.wheels_dir)
+        if not in_checkout() and (
+            self.wheels_dir == default_wheels_dir() or latest_wheel(wheels) is None
+        ):
+            self.browser_wheel = ensure_browser_wheel(wheels)
         runtime = Path(self.runtime_dir)
         if not (runtime / "bento-runtime.json").is_file():
             self.log.error(
@@ -227,7 +236,7 @@ class BentoApp(ExtensionApp):
     def kernel_config(self) -> dict[str, Any]:
         assert self.serverapp is not None
         base = url_path_join(self.serverapp.base_url, "bento", "static")
-        wheel = latest_wheel(Path(self.wheels_dir))
+        wheel = self.browser_wheel or latest_wheel(Path(self.wheels_dir))
         return {
             "indexURL": url_path_join(base, "pyodide") + "/",
             "wheelURL": url_path_join(base, "wheels", wheel.name) if wheel else "",

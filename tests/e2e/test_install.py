@@ -115,6 +115,52 @@ def test_bento_serve_runs_the_demos_sql_and_remote_cells(venv):
     assert str(ROOT) not in tail()
 
 
+def test_a_stale_browser_wheel_in_the_cache_is_replaced_at_start(venv, tmp_path):
+    """An upgrade must not serve the old Python to the new worker: the cache's browser wheel
+    (written by an earlier install) is rewritten from the installed package at start."""
+    import urllib.request
+    import zipfile
+
+    cache = tmp_path / "cache"
+    wheels = cache / "bento-wasm" / "wheels"
+    wheels.mkdir(parents=True)
+    stale = wheels / "bento_wasm-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(stale, "w") as archive:
+        archive.writestr("bento_wasm/__init__.py", "OLD = True\n")
+    (wheels / f".{stale.name}.sha256").write_text("an earlier install's content")
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [str(venv / "venv" / "bin" / "bento"), "serve", f"--port={port}", f"--runtime={RUNTIME}",
+         f"--IdentityProvider.token={TOKEN}", "--ServerApp.allow_root=True",
+         f"--ServerApp.root_dir={tmp_path}"],
+        cwd=venv, env={**clean_env(), "XDG_CACHE_HOME": str(cache)}, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def config():
+        try:
+            url = f"http://127.0.0.1:{port}/bento/config.json"
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return json.load(r)
+        except OSError:
+            return None
+
+    try:
+        served = wait_for(config, 60, "bento serve", lambda: (tmp_path / "serve.log").read_text())
+        url = f"http://127.0.0.1:{port}{served['wheelURL']}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = r.read()
+    finally:
+        process.terminate()
+        process.wait(20)
+    written = zipfile.ZipFile(stale)
+    kernel = written.read("bento_wasm/browser/worker.py").decode()
+    assert "def runtime_wheels_for" in kernel  # this version's code, not the planted one
+    assert b"OLD = True" not in written.read("bento_wasm/__init__.py")
+    assert body == stale.read_bytes()  # and it is what the page is given
+
+
 def test_a_runtime_folder_that_fails_verification_is_refused(venv, tmp_path):
     (tmp_path / "pyodide.js").write_text("not pyodide")
     result = subprocess.run(
