@@ -153,11 +153,13 @@ def read_ipc(data: Any, *, admit: Admit | None = None) -> tuple[Any, InjectionRe
     plan = frames.plan(table)
     if admit is not None and plan.copy_bytes:
         admit(plan.copy_bytes, f"converting {_mib(plan.copy_bytes)} of Arrow columns to pandas")
-    frame = frames.to_pandas(table, plan)
+    # our own memory (a Landing): built columns may be filled in place, views written to
+    landing = (data.view()[: data.size], buffer.address) if isinstance(data, Landing) else None
+    frame = frames.to_pandas(table, plan, landing)
     del table
     report.zero_copy_columns = frames.count_views(frame, buffer)
-    if isinstance(data, Landing):  # our own memory: zero-copy columns may be written to
-        frames.make_writable(frame, data.view()[: data.size], buffer.address)
+    if landing is not None:
+        frames.make_writable(frame, *landing)
     report.peak_extra_bytes += plan.copy_bytes
     report.seconds = time.perf_counter() - started
     return frame, report
