@@ -72,6 +72,14 @@ const done = arguments[arguments.length - 1];
 })().then(done, (err) => done({ error: err.message }));
 """
 
+INJECT_RAW_JS = """
+const [url] = arguments;
+const done = arguments[arguments.length - 1];
+(async () => {
+  await window.kernel.injectBytes("raw", await (await fetch(url)).arrayBuffer());
+})().then(() => done(null), (err) => done(err.message));
+"""
+
 JSON_PARSE = {
     "numeric": "import json, pandas as pd\ndf = pd.DataFrame(json.loads(bytes(raw)))",
     "mixed": (
@@ -118,6 +126,72 @@ def mixed_table(mib: int) -> pa.Table:
     )
 
 
+# --profile: one mixed read, step by step, inside the worker (bento_wasm's own functions over
+# a Landing filled from the injected bytes, untimed). Per built column, pyarrow's to_pandas of
+# that column alone is timed beside it (what it replaced).
+PROFILE_CELL = """
+import json, statistics, time
+import pyarrow as pa
+from bento_wasm.arrow import columns, frames, framing, ipc, types
+steps = {}
+def timed(label, call):
+    started = time.perf_counter()
+    result = call()
+    steps.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+    return result
+source = memoryview(pa.py_buffer(raw)).cast("B")
+for _ in range(RUNS):
+    landing = ipc.Landing(len(source))
+    landing.view()[: len(source)] = source
+    landing.size = len(source)
+    buffer = landing.filled()
+    timed("framing walk", lambda: framing.check(memoryview(buffer)))
+    table = timed("open_stream + read_all", lambda: pa.ipc.open_stream(buffer).read_all())
+    timed("validate (structure)", table.validate)
+    for f, column in zip(table.schema, table.columns):
+        check = {"string": lambda: ipc._check_offsets(column, "int32")}.get(str(f.type))
+        if pa.types.is_dictionary(f.type):
+            check = lambda: ipc._check_indices(column)
+        timed(f"validate {f.name} ({f.type})", check or (lambda: column.validate(full=True)))
+    table = timed("types.normalise", lambda: types.normalise(table))
+    plan = timed("frames.plan", lambda: frames.plan(table))
+    memory = columns.Memory(landing.view()[: landing.size], buffer.address, table)
+    for i, f in enumerate(table.schema):
+        chunk = table.column(i).chunk(0)
+        alone = table.select([i])
+        if i in plan.built:
+            timed(f"pyarrow to_pandas {f.name} (replaced)", lambda: alone.to_pandas())
+            timed(f"build {f.name} ({f.type})", lambda: columns.build(chunk, memory))
+        else:
+            timed(f"to_pandas {f.name} ({f.type})",
+                  lambda: alone.to_pandas(types_mapper=frames._arrow_backed))
+    del table, alone, chunk, memory, landing, buffer
+    landing = ipc.Landing(len(source))
+    landing.view()[: len(source)] = source
+    landing.size = len(source)
+    frame, _ = timed("= read_ipc (all of the above, once)", lambda: ipc.read_ipc(landing))
+    del frame, landing
+print(json.dumps({k: [statistics.median(v), min(v), max(v)] for k, v in steps.items()}))
+"""
+
+
+def profile(page: PageKernel, url: str, runs: int) -> None:
+    """Print where one mixed read's time goes (``--profile``)."""
+    copy = measure(page, "bytes", url, runs)  # the handoff and the one copy into wasm memory
+    arrow = measure(page, "arrow", url, runs)
+    page.driver.execute_async_script(INJECT_RAW_JS, url)  # measure() unbinds raw after each run
+    result = page.execute(PROFILE_CELL.replace("RUNS", str(runs)))
+    assert result["ok"] and result["reply"]["status"] == "ok", result
+    text = "".join(o.get("text", "") for o in result["outputs"] if o["type"] == "stream")
+    steps = json.loads(text.strip().splitlines()[-1])
+    print(f"profile of one mixed read (ms: median, min-max of {runs}):")
+    for label, times in (("injectArrow, whole", arrow["times"]), ("injectBytes", copy["times"])):
+        ms = [t * 1000 for t in times]
+        print(f"  {label:58s} {statistics.median(ms):7.2f}  {min(ms):.2f}-{max(ms):.2f}")
+    for label, (median, low, high) in steps.items():
+        print(f"  {label:58s} {median:7.2f}  {low:.2f}-{high:.2f}")
+
+
 def write_files(folder: Path, name: str, table: pa.Table) -> None:
     files = {fmt: folder / f"{name}.{fmt}" for fmt in ("arrows", "json", "csv")}
     with pa.ipc.new_stream(str(files["arrows"]), table.schema) as writer:
@@ -146,6 +220,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="profile one mixed read, then stop")
     args = parser.parse_args()
     folder = CACHE / f"{args.mib}mib-v{DATA_VERSION}"
     datasets = ("numeric", "mixed")
@@ -162,6 +237,9 @@ def main() -> None:
         assert started["ok"], started
         page.run_ok("import pandas, pyarrow")
         measure(page, "arrow", f"{data.url}/numeric.arrows", 1)  # warm-up: grows wasm memory
+        if args.profile:
+            profile(page, f"{data.url}/mixed.arrows", args.runs)
+            return
         for name in datasets:
             mib = len(payloads[f"{name}.arrows"]) / 2**20
             arrow = measure(page, "arrow", f"{data.url}/{name}.arrows", args.runs)
