@@ -26,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Memory", "build", "buildable"]
+__all__ = ["Memory", "allocates", "build", "buildable"]
 
 NULLABLE = {
     "int8": "Int8",
@@ -82,6 +82,30 @@ def buildable(kind: Any, null_count: int) -> bool:
         or t.is_timestamp(kind)
         or t.is_duration(kind)
     )
+
+
+def allocates(column: Any, memory: Memory | None) -> int:
+    """The bytes ``build`` will allocate for this column (one chunk, or several to combine):
+    masks, null positions, unpacked bits, codes, and copies where it cannot write in place."""
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    kind, rows, nulls = column.type, len(column), column.null_count
+    with_nulls = rows + 8 * nulls if nulls else 0  # the mask, the null positions (int64)
+    if pa.types.is_boolean(kind):
+        return rows + (rows if nulls else 0)
+    one = column.chunk(0) if column.num_chunks == 1 else None
+    if pa.types.is_timestamp(kind) or pa.types.is_duration(kind):
+        ours = one is not None and _ours(_values(one, np.int64), memory)
+        return with_nulls + (0 if ours else 8 * rows)
+    if pa.types.is_dictionary(kind):  # one chunk: several keep pyarrow's conversion
+        chunk = column.chunk(0)
+        width = _code_width(len(chunk.dictionary))
+        index = np.dtype(kind.index_type.to_pandas_dtype())
+        view = index == width and _ours(_values(chunk.indices, index), memory)
+        codes = 0 if view else int(width.itemsize) * rows
+        return with_nulls + codes + int(chunk.dictionary.nbytes)
+    return rows  # masked ints and floats: the mask
 
 
 def build(chunk: Any, memory: Memory | None) -> Any:
@@ -158,9 +182,6 @@ def _categorical(chunk: Any, memory: Memory | None) -> Any:
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    from pandas.core.dtypes.cast import (  # type: ignore[import-untyped,unused-ignore]
-        coerce_indexer_dtype,
-    )
 
     # pyarrow's categories: the whole dictionary, converted once (signed indices: pyarrow 18
     # converts no unsigned ones)
@@ -168,7 +189,7 @@ def _categorical(chunk: Any, memory: Memory | None) -> Any:
         pa.array([], pa.int32()), chunk.dictionary, ordered=chunk.type.ordered
     ).to_pandas()
     indices = _values(chunk.indices, chunk.type.index_type.to_pandas_dtype())
-    width = coerce_indexer_dtype(np.empty(0, np.int64), empty.dtype.categories).dtype
+    width = _code_width(len(empty.dtype.categories))
     codes = indices.astype(width, copy=False)
     if chunk.null_count:
         writable = memory.writable(codes) if memory is not None and codes is indices else None
@@ -182,6 +203,20 @@ def _categorical(chunk: Any, memory: Memory | None) -> Any:
     elif codes is indices:  # a read-only view of the caller's bytes: pandas writes codes
         codes = indices.copy()
     return pd.Categorical.from_codes(codes, dtype=empty.dtype, validate=False)
+
+
+def _ours(values: Any, memory: Memory | None) -> bool:
+    return memory is not None and memory.writable(values) is not None
+
+
+def _code_width(categories: int) -> Any:
+    """The codes' dtype pandas gives ``categories`` categories."""
+    import numpy as np
+    from pandas.core.dtypes.cast import (  # type: ignore[import-untyped,unused-ignore]
+        coerce_indexer_dtype,
+    )
+
+    return coerce_indexer_dtype(np.empty(0, np.int64), range(categories)).dtype
 
 
 def _empty(chunk: Any) -> Any:

@@ -60,7 +60,9 @@ class Plan:
     copy_bytes: int = 0
 
 
-def plan(table: Any) -> Plan:
+def plan(table: Any, memory: columns.Memory | None = None) -> Plan:
+    """What to do to each column; ``memory``: the landing the table was read from, when it is
+    ours (built columns may then be written in place, which the planned bytes count)."""
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     result = Plan()
@@ -82,7 +84,7 @@ def plan(table: Any) -> Plan:
         one_chunk = column.num_chunks == 1 or (in_numpy and column.num_chunks > 1)  # combined
         if not entries and unique and one_chunk and columns.buildable(kind, column.null_count):
             result.built.append(position)
-            result.copy_bytes += _built_bytes(kind, rows, column.null_count)
+            result.copy_bytes += columns.allocates(column, memory)
             continue
         if column.null_count and (pa.types.is_timestamp(kind) or pa.types.is_duration(kind)):
             result.fill_nat.append(position)
@@ -98,18 +100,17 @@ def plan(table: Any) -> Plan:
     return result
 
 
-def to_pandas(table: Any, plan: Plan, landing: tuple[memoryview, int] | None = None) -> Any:
+def to_pandas(table: Any, plan: Plan, memory: columns.Memory | None = None) -> Any:
     """Convert with the plan; the table is consumed (``self_destruct``).
 
-    ``landing``: the writable bytes the table was read from and their address, when they
-    are ours (a :class:`~bento_wasm.arrow.ipc.Landing`): built columns may then be written
-    in place (NaT at the nulls) and stay views of them.
+    ``memory``: the landing the table was read from, when it is ours (a
+    :class:`~bento_wasm.arrow.ipc.Landing`): built columns may then be written in place (NaT
+    at the nulls) and stay views of it.
     """
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     table = _prepared(table, plan)
     schema = table.schema  # self_destruct empties the table, even when it fails
-    memory = columns.Memory(*landing, table) if landing is not None and plan.built else None
     built = {}
     try:
         for position in plan.built:
@@ -179,17 +180,6 @@ def make_writable(frame: Any, memory: memoryview, address: int) -> int:
             continue
         count += 1
     return count
-
-
-def _built_bytes(kind: Any, rows: int, nulls: int) -> int:
-    """What a built column allocates: its mask, unpacked bits, codes or NaT-filled copy."""
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-
-    if pa.types.is_timestamp(kind) or pa.types.is_duration(kind):
-        return 9 * rows  # a copy when the values are not ours to fill in place, and the mask
-    if pa.types.is_dictionary(kind):
-        return 8 * rows + (rows if nulls else 0)  # the codes (at most int64), the mask
-    return 2 * rows if pa.types.is_boolean(kind) and nulls else rows
 
 
 def _arrow_backed(kind: Any) -> Any:

@@ -142,7 +142,7 @@ def read_ipc(data: Any, *, admit: Admit | None = None) -> tuple[Any, InjectionRe
     before it does. Raises :class:`ArrowError` for bytes that are not a complete Arrow
     IPC stream and for schemas that cannot convert.
     """
-    from . import frames, types
+    from . import columns, frames, types
 
     started = time.perf_counter()
     buffer, report = _as_buffer(data)
@@ -150,16 +150,18 @@ def read_ipc(data: Any, *, admit: Admit | None = None) -> tuple[Any, InjectionRe
     report.rows, report.columns = table.num_rows, table.num_columns
     report.batches = max((column.num_chunks for column in table.columns), default=0)
     table = types.normalise(table)
-    plan = frames.plan(table)
+    # our own memory (a Landing): built columns may be filled in place, views written to
+    memory = None
+    if isinstance(data, Landing):
+        memory = columns.Memory(data.view()[: data.size], buffer.address, table)
+    plan = frames.plan(table, memory)
     if admit is not None and plan.copy_bytes:
         admit(plan.copy_bytes, f"converting {_mib(plan.copy_bytes)} of Arrow columns to pandas")
-    # our own memory (a Landing): built columns may be filled in place, views written to
-    landing = (data.view()[: data.size], buffer.address) if isinstance(data, Landing) else None
-    frame = frames.to_pandas(table, plan, landing)
+    frame = frames.to_pandas(table, plan, memory)
     del table
     report.zero_copy_columns = frames.count_views(frame, buffer)
-    if landing is not None:
-        frames.make_writable(frame, *landing)
+    if memory is not None:
+        frames.make_writable(frame, memory.memory, memory.address)
     report.peak_extra_bytes += plan.copy_bytes
     report.seconds = time.perf_counter() - started
     return frame, report

@@ -161,3 +161,22 @@ def test_a_table_of_built_columns_only_keeps_its_rows():
     frame, _ = arrow.read_ipc(ipc(table))
     assert frame.shape == (3, 2) and list(frame.index) == [0, 1, 2]
     assert [str(t) for t in frame.dtypes] == ["bool", "Int32"]
+
+
+def test_admission_counts_what_the_builders_allocate_in_place_or_not():
+    rows = 1000
+    ts = pa.array([None if i % 10 == 0 else i for i in range(rows)], pa.timestamp("ms"))
+    dictionary = pa.array(["a", "b", "c"])
+    kinds = pa.DictionaryArray.from_arrays(
+        pa.array([i % 3 for i in range(rows)], pa.int8()), dictionary
+    )
+    data = ipc(pa.table({"ts": ts, "k": kinds}))
+    asked = {}
+    for how, source in (("bytes", data), ("landing", landed(data))):
+        arrow.read_ipc(source, admit=lambda n, what, how=how: asked.setdefault(how, n))
+    dictionary = dictionary.nbytes
+    mask_and_positions = rows + 8 * 100
+    # the caller's bytes: NaT filled in a copy, the int8 codes copied (pandas writes codes)
+    assert asked["bytes"] == mask_and_positions + 8 * rows + rows + dictionary
+    # our landing: both written or viewed in place
+    assert asked["landing"] == mask_and_positions + dictionary
