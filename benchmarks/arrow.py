@@ -22,6 +22,43 @@ per-run ratio to memcpy (the baseline, measured in the same run); JSON and CSV: 
 (they take seconds). Last line:
 arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy_mibps=<..> ratio_vs_json=<numeric/json>
 (json, csv and memcpy on the numeric dataset; the mixed figures are printed above it).
+
+    python benchmarks/arrow.py --profile [--runs 9]
+
+prints where one read of the mixed dataset goes, step by step inside the worker (bento_wasm's
+own functions over a landing filled untimed), beside injectArrow and injectBytes timed from
+the page. 2026-11-30, 2.2 M rows, 100.8 MiB, median of 9 (load average 3-5: two other
+developers' test runs on the same 2 cores), issue 17 point 4 against the code before it:
+
+    step                                              before (e62c439)   after
+    injectArrow, whole, from the page                        ~75 *         54.5
+    injectBytes (transfer + the one copy: the floor)          20.8          20.8
+    framing walk, open_stream + read_all                       0.7           0.7
+    validate name (string offsets, numpy, one pass)            4.6           4.6
+    validate kind (dictionary indices)              pyarrow full 5.1  numpy 3.2
+    validate the other five columns                            0.2           0.2
+    types.normalise + frames.plan                              0.6           1.0
+    name (string -> string[pyarrow], a view)                   1.0           1.0
+    kind (dictionary -> category)                   to_pandas 10.7  built 1.9
+    value, count (with nulls -> Float64, Int64)           3.2 + 2.6   1.1 + 1.3
+    ts (timestamp tz -> datetime64[ms, UTC], a view)           1.8           1.8
+    ts_nulls (-> datetime64[ms], NaT at nulls)   fill_null 11.4 + 0.5   built 6.3 (in place)
+    flag (bool -> bool)                             to_pandas 2.7  built 0.7
+    = read_ipc, whole                                        ~40-54         25.7
+
+    * before: the mixed figure of ./dev bench (1319 MiB/s) on a quiet machine; the "before"
+      steps were timed with the same code on main at e62c439 at 14:04 (load 1), read_ipc
+      whole between 40 and 54 ms from run to run.
+
+pyarrow's own to_pandas of the built columns, for scale: value, count and ts_nulls ~80 ms each
+(float64 NaN, float64 and datetime64 with its own null filling: also other dtypes than the
+README's), kind 12.5, flag 3.0. In the landing (an injection, not bytes passed to read_ipc)
+ts_nulls is written in place and stays a view: 5 of 7 columns are zero-copy (was 4), the
+admitted conversion bytes 12 MiB less. What is left is the copy into wasm memory (the floor,
+~40%), the string offsets and dictionary index checks that keep corrupt input out (~15%), and
+the NaT positions (unpacking the validity bits, np.flatnonzero, one scattered store).
+Interleaved in one session (main's wheel and this one alternately, 7 runs each, load 6-7):
+mixed 832/1122/734 MiB/s before, 1426/1662/1456 after; memcpy 1139-3888 MiB/s in the same runs.
 """
 
 from __future__ import annotations
@@ -160,11 +197,11 @@ for _ in range(RUNS):
         chunk = table.column(i).chunk(0)
         alone = table.select([i])
         if i in plan.built:
-            timed(f"pyarrow to_pandas {f.name} (replaced)", lambda: alone.to_pandas())
+            timed(f"pyarrow's own to_pandas of {f.name}", lambda: alone.to_pandas(split_blocks=True))
             timed(f"build {f.name} ({f.type})", lambda: columns.build(chunk, memory))
         else:
-            timed(f"to_pandas {f.name} ({f.type})",
-                  lambda: alone.to_pandas(types_mapper=frames._arrow_backed))
+            timed(f"to_pandas {f.name} ({f.type})", lambda: alone.to_pandas(
+                split_blocks=True, types_mapper=frames._arrow_backed))
     del table, alone, chunk, memory, landing, buffer
     landing = ipc.Landing(len(source))
     landing.view()[: len(source)] = source
