@@ -27,38 +27,34 @@ arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy
 
 prints where one read of the mixed dataset goes, step by step inside the worker (bento_wasm's
 own functions over a landing filled untimed), beside injectArrow and injectBytes timed from
-the page. 2026-11-30, 2.2 M rows, 100.8 MiB, median of 9 (load average 3-5: two other
-developers' test runs on the same 2 cores), issue 17 point 4 against the code before it:
+the page. 2026-11-30, 2.2 M rows, 100.8 MiB, median of 9 each, both profiles minutes apart
+in one session (load average 2.5-2.8; two other developers' tests on the same 2 cores), ms:
 
-    step                                              before (e62c439)   after
-    injectArrow, whole, from the page                        ~75 *         54.5
-    injectBytes (transfer + the one copy: the floor)          20.8          20.8
-    framing walk, open_stream + read_all                       0.7           0.7
-    validate name (string offsets, numpy, one pass)            4.6           4.6
-    validate kind (dictionary indices)              pyarrow full 5.1  numpy 3.2
-    validate the other five columns                            0.2           0.2
-    types.normalise + frames.plan                              0.6           1.0
-    name (string -> string[pyarrow], a view)                   1.0           1.0
-    kind (dictionary -> category)                   to_pandas 10.7  built 1.9
-    value, count (with nulls -> Float64, Int64)           3.2 + 2.6   1.1 + 1.3
-    ts (timestamp tz -> datetime64[ms, UTC], a view)           1.8           1.8
-    ts_nulls (-> datetime64[ms], NaT at nulls)   fill_null 11.4 + 0.5   built 6.3 (in place)
-    flag (bool -> bool)                             to_pandas 2.7  built 0.7
-    = read_ipc, whole                                        ~40-54         25.7
-
-    * before: the mixed figure of ./dev bench (1319 MiB/s) on a quiet machine; the "before"
-      steps were timed with the same code on main at e62c439 at 14:04 (load 1), read_ipc
-      whole between 40 and 54 ms from run to run.
+    step                                          before (e62c439)       after (issue 17.4)
+    injectArrow, whole, from the page                  97.2                   57.7
+    injectBytes (transfer + the one copy: the floor)   24.2                   31.8 (noise)
+    framing walk, open_stream + read_all                0.6                    0.8
+    validate name (string offsets, numpy, one pass)     5.0                    4.4
+    validate kind (dictionary indices)        pyarrow full 5.0      numpy max 3.0
+    validate the other five columns                     0.2                    0.2
+    types.normalise + frames.plan                       1.0                    1.2
+    name (string -> string[pyarrow], a view)            0.9                    1.0
+    kind (dictionary -> category)              to_pandas 9.1          built 1.8
+    value, count (nulls -> Float64, Int64)       2.5 + 2.3              1.3 + 1.4
+    ts (timestamp tz -> datetime64[ms, UTC], a view)    1.2                    1.4
+    ts_nulls (-> datetime64[ms], NaT at nulls)  fill_null 8.7 + 0.5  built 7.5, in place
+    flag (bool -> bool)                        to_pandas 2.8          built 0.7
+    = read_ipc, whole                                  40.5                   27.5
 
 pyarrow's own to_pandas of the built columns, for scale: value, count and ts_nulls ~80 ms each
-(float64 NaN, float64 and datetime64 with its own null filling: also other dtypes than the
-README's), kind 12.5, flag 3.0. In the landing (an injection, not bytes passed to read_ipc)
-ts_nulls is written in place and stays a view: 5 of 7 columns are zero-copy (was 4), the
-admitted conversion bytes 12 MiB less. What is left is the copy into wasm memory (the floor,
-~40%), the string offsets and dictionary index checks that keep corrupt input out (~15%), and
-the NaT positions (unpacking the validity bits, np.flatnonzero, one scattered store).
-Interleaved in one session (main's wheel and this one alternately, 7 runs each, load 6-7):
-mixed 832/1122/734 MiB/s before, 1426/1662/1456 after; memcpy 1139-3888 MiB/s in the same runs.
+(and other dtypes than the README's: float64 with NaN for nulls), kind 12.8, flag 3.1. In a
+landing (an injection; bytes passed to read_ipc are never written) ts_nulls is filled in place
+and stays a view: 5 of 7 columns zero-copy (was 4), the admitted conversion bytes 20 MiB less.
+What is left: the copy into wasm memory (the floor, ~40% of the injection), the string
+offsets and dictionary index checks that keep corrupt input out (~7 ms), the NaT positions
+(unpacking the validity bits, np.flatnonzero, one scattered store) and ~4 ms between the page
+and Python. Interleaved in one session (e62c439's wheel and this one alternately, 7 runs each,
+load 6-7): mixed 832, 1122, 734 MiB/s before; 1426, 1662, 1456 after (memcpy 1139-4135 MiB/s).
 """
 
 from __future__ import annotations
