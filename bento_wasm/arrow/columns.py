@@ -138,6 +138,8 @@ def _values(chunk: Any, dtype: Any) -> Any:
     import numpy as np
 
     data = chunk.buffers()[1]
+    if data is None or not len(chunk):  # some writers give no buffer for no rows
+        return np.empty(0, dtype)
     stop = chunk.offset + len(chunk)
     return np.frombuffer(data, dtype=dtype, count=stop)[chunk.offset :]
 
@@ -155,6 +157,8 @@ def _boolean(chunk: Any) -> Any:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
     data = chunk.buffers()[1]
+    if data is None or not len(chunk):
+        return np.empty(0, bool)
     start, stop = chunk.offset, chunk.offset + len(chunk)
     packed = np.frombuffer(data, np.uint8, count=(stop + 7) // 8)
     values = np.unpackbits(packed, count=stop, bitorder="little")[start:].view(bool)

@@ -180,3 +180,26 @@ def test_admission_counts_what_the_builders_allocate_in_place_or_not():
     assert asked["bytes"] == mask_and_positions + 8 * rows + rows + dictionary
     # our landing: both written or viewed in place
     assert asked["landing"] == mask_and_positions + dictionary
+
+
+@pytest.mark.parametrize("buffers", ["empty", "absent"])
+def test_a_batch_of_no_rows_gives_typed_empty_columns(buffers):
+    # Some writers send no buffer at all for a batch without rows.
+    def empty(kind):
+        return pa.Array.from_buffers(
+            kind, 0, [None, None if buffers == "absent" else pa.py_buffer(b"")]
+        )
+
+    kinds = pa.DictionaryArray.from_arrays(empty(pa.int32()), pa.array(["a", "b"]))
+    batch = pa.record_batch([empty(pa.bool_()), kinds], names=["b", "k"])
+    for data in (stream_of(batch), landed(stream_of(batch))):
+        frame, report = arrow.read_ipc(data)
+        assert frame.shape == (0, 2) and report.batches == 1
+        assert str(frame.b.dtype) == "bool" and list(frame.k.cat.categories) == ["a", "b"]
+
+
+def stream_of(batch):
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
