@@ -22,6 +22,42 @@ per-run ratio to memcpy (the baseline, measured in the same run); JSON and CSV: 
 (they take seconds). Last line:
 arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy_mibps=<..> ratio_vs_json=<numeric/json>
 (json, csv and memcpy on the numeric dataset; the mixed figures are printed above it).
+
+    python benchmarks/arrow.py --profile [--runs 9]
+
+prints where one read of the mixed dataset goes, step by step inside the worker (bento_wasm's
+own functions over a landing filled untimed), beside injectArrow and injectBytes timed from
+the page. 2026-11-30, 2.2 M rows, 100.8 MiB, median of 9 each, both profiles minutes apart
+in one session (load average 2.5-2.8; two other developers' tests on the same 2 cores), ms:
+
+    step                                          before (e62c439)       after (issue 17.4)
+    injectArrow, whole, from the page                  97.2                   57.7
+    injectBytes (transfer + the one copy: the floor)   24.2                   31.8 (noise)
+    framing walk, open_stream + read_all                0.6                    0.8
+    validate name (string offsets, numpy, one pass)     5.0                    4.4
+    validate kind (dictionary indices)        pyarrow full 5.0      numpy max 3.0
+    validate the other five columns                     0.2                    0.2
+    types.normalise + frames.plan                       1.0                    1.2
+    name (string -> string[pyarrow], a view)            0.9                    1.0
+    kind (dictionary -> category)              to_pandas 9.1          built 1.8
+    value, count (nulls -> Float64, Int64)       2.5 + 2.3              1.3 + 1.4
+    ts (timestamp tz -> datetime64[ms, UTC], a view)    1.2                    1.4
+    ts_nulls (-> datetime64[ms], NaT at nulls)  fill_null 8.7 + 0.5  built 7.5, in place
+    flag (bool -> bool)                        to_pandas 2.8          built 0.7
+    = read_ipc, whole                                  40.5                   27.5
+
+pyarrow's own to_pandas of the built columns, for scale: value, count and ts_nulls ~80 ms each
+(and other dtypes than the README's: float64 with NaN for nulls), kind 12.8, flag 3.1. In a
+landing (an injection; bytes passed to read_ipc are never written) ts_nulls is filled in place
+and stays a view: 5 of 7 columns zero-copy (was 4), the admitted conversion bytes 20 MiB less.
+What is left: the copy into wasm memory (the floor, ~40% of the injection), the string
+offsets and dictionary index checks that keep corrupt input out (~7 ms), the NaT positions
+(unpacking the validity bits, np.flatnonzero, one scattered store) and ~4 ms between the page
+and Python. Interleaved in one session (e62c439's wheel and this one alternately, 7 runs each,
+load 6-7): mixed 832, 1122, 734 MiB/s before; 1426, 1662, 1456 after (memcpy 1139-4135 MiB/s).
+Whole benchmark after, three runs at load 1.7-2.2 (14:35-14:46 UTC): mixed_mibps 1962, 1577,
+2110 (memcpy 4644, 4298, 4483 in the same runs); numeric 4155, 3809, 4102 against memcpy 4811,
+4988, 4220 (per-run-pair ratio medians 0.86, 0.80, 0.85; the numeric path is unchanged).
 """
 
 from __future__ import annotations
@@ -72,6 +108,14 @@ const done = arguments[arguments.length - 1];
 })().then(done, (err) => done({ error: err.message }));
 """
 
+INJECT_RAW_JS = """
+const [url] = arguments;
+const done = arguments[arguments.length - 1];
+(async () => {
+  await window.kernel.injectBytes("raw", await (await fetch(url)).arrayBuffer());
+})().then(() => done(null), (err) => done(err.message));
+"""
+
 JSON_PARSE = {
     "numeric": "import json, pandas as pd\ndf = pd.DataFrame(json.loads(bytes(raw)))",
     "mixed": (
@@ -118,6 +162,72 @@ def mixed_table(mib: int) -> pa.Table:
     )
 
 
+# --profile: one mixed read, step by step, inside the worker (bento_wasm's own functions over
+# a Landing filled from the injected bytes, untimed). Per built column, pyarrow's to_pandas of
+# that column alone is timed beside it (what it replaced).
+PROFILE_CELL = """
+import json, statistics, time
+import pyarrow as pa
+from bento_wasm.arrow import columns, frames, framing, ipc, types
+steps = {}
+def timed(label, call):
+    started = time.perf_counter()
+    result = call()
+    steps.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+    return result
+source = memoryview(pa.py_buffer(raw)).cast("B")
+for _ in range(RUNS):
+    landing = ipc.Landing(len(source))
+    landing.view()[: len(source)] = source
+    landing.size = len(source)
+    buffer = landing.filled()
+    timed("framing walk", lambda: framing.check(memoryview(buffer)))
+    table = timed("open_stream + read_all", lambda: pa.ipc.open_stream(buffer).read_all())
+    timed("validate (structure)", table.validate)
+    for f, column in zip(table.schema, table.columns):
+        check = {"string": lambda: ipc._check_offsets(column, "int32")}.get(str(f.type))
+        if pa.types.is_dictionary(f.type):
+            check = lambda: ipc._check_indices(column)
+        timed(f"validate {f.name} ({f.type})", check or (lambda: column.validate(full=True)))
+    table = timed("types.normalise", lambda: types.normalise(table))
+    plan = timed("frames.plan", lambda: frames.plan(table))
+    memory = columns.Memory(landing.view()[: landing.size], buffer.address, table)
+    for i, f in enumerate(table.schema):
+        chunk = table.column(i).chunk(0)
+        alone = table.select([i])
+        if i in plan.built:
+            timed(f"pyarrow's own to_pandas of {f.name}", lambda: alone.to_pandas(split_blocks=True))
+            timed(f"build {f.name} ({f.type})", lambda: columns.build(chunk, memory))
+        else:
+            timed(f"to_pandas {f.name} ({f.type})", lambda: alone.to_pandas(
+                split_blocks=True, types_mapper=frames._arrow_backed))
+    del table, alone, chunk, memory, landing, buffer
+    landing = ipc.Landing(len(source))
+    landing.view()[: len(source)] = source
+    landing.size = len(source)
+    frame, _ = timed("= read_ipc (all of the above, once)", lambda: ipc.read_ipc(landing))
+    del frame, landing
+print(json.dumps({k: [statistics.median(v), min(v), max(v)] for k, v in steps.items()}))
+"""
+
+
+def profile(page: PageKernel, url: str, runs: int) -> None:
+    """Print where one mixed read's time goes (``--profile``)."""
+    copy = measure(page, "bytes", url, runs)  # the handoff and the one copy into wasm memory
+    arrow = measure(page, "arrow", url, runs)
+    page.driver.execute_async_script(INJECT_RAW_JS, url)  # measure() unbinds raw after each run
+    result = page.execute(PROFILE_CELL.replace("RUNS", str(runs)))
+    assert result["ok"] and result["reply"]["status"] == "ok", result
+    text = "".join(o.get("text", "") for o in result["outputs"] if o["type"] == "stream")
+    steps = json.loads(text.strip().splitlines()[-1])
+    print(f"profile of one mixed read (ms: median, min-max of {runs}):")
+    for label, times in (("injectArrow, whole", arrow["times"]), ("injectBytes", copy["times"])):
+        ms = [t * 1000 for t in times]
+        print(f"  {label:58s} {statistics.median(ms):7.2f}  {min(ms):.2f}-{max(ms):.2f}")
+    for label, (median, low, high) in steps.items():
+        print(f"  {label:58s} {median:7.2f}  {low:.2f}-{high:.2f}")
+
+
 def write_files(folder: Path, name: str, table: pa.Table) -> None:
     files = {fmt: folder / f"{name}.{fmt}" for fmt in ("arrows", "json", "csv")}
     with pa.ipc.new_stream(str(files["arrows"]), table.schema) as writer:
@@ -146,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="profile one mixed read, then stop")
     args = parser.parse_args()
     folder = CACHE / f"{args.mib}mib-v{DATA_VERSION}"
     datasets = ("numeric", "mixed")
@@ -162,6 +273,9 @@ def main() -> None:
         assert started["ok"], started
         page.run_ok("import pandas, pyarrow")
         measure(page, "arrow", f"{data.url}/numeric.arrows", 1)  # warm-up: grows wasm memory
+        if args.profile:
+            profile(page, f"{data.url}/mixed.arrows", args.runs)
+            return
         for name in datasets:
             mib = len(payloads[f"{name}.arrows"]) / 2**20
             arrow = measure(page, "arrow", f"{data.url}/{name}.arrows", args.runs)

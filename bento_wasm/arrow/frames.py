@@ -2,27 +2,28 @@
 
 The mapping (the README's table) keeps values and types exact and avoids copies:
 
-- int, uint, float, bool without nulls: numpy (ints and floats are views of the Arrow
-  buffer; bools are unpacked from bits). With nulls: pandas' nullable dtypes (``Int64``,
-  ``Float64``, ``boolean`` ...), so a null stays ``<NA>`` and is never turned into NaN
-  or a float. Ints and floats with nulls are built here, not by pyarrow: their values are
-  a view of the Arrow buffer and only the mask is new (one byte per row), where pandas'
-  own conversion copies the values and unpacks the mask in several passes (4-10x slower
-  in wasm). A NaN stays a NaN value, distinct from ``<NA>``, as pandas' conversion keeps
-  it. Schemas that carry pandas metadata take pandas' path, which honours it.
+- int, uint, float without nulls: numpy views of the Arrow buffer. With nulls: pandas'
+  nullable dtypes (``Int64``, ``Float64`` ...), so a null stays ``<NA>`` and is never turned
+  into NaN or a float; their values are a view of the Arrow buffer and only the mask is new.
+  A NaN stays a NaN value, distinct from ``<NA>``, as pandas' conversion keeps it. bool:
+  ``bool``, or ``boolean`` with nulls, unpacked from the bits.
 - timestamp (with or without time zone) and duration: ``datetime64[unit]`` /
   ``datetime64[unit, tz]`` / ``timedelta64[unit]``, views when null-free; nulls become
-  NaT (filled in Arrow first: pyarrow's own null filling is 10x slower in wasm).
+  NaT, written at the null positions only (in place in the landed bytes when they are ours).
 - dictionary: ``category`` (pandas picks the codes' width from the category count).
 - string, large_string, binary, date, time, decimal, list, struct, map, union, interval:
   ``pd.ArrowDtype``: no Python objects are made, the column stays Arrow memory, and
   writing it back gives the same Arrow type.
 - null: an ``object`` column of ``None``.
 
+Masked ints and floats, bools, timestamps and durations with nulls and dictionaries are
+built with numpy (:mod:`bento_wasm.arrow.columns`: pyarrow's conversion of them takes
+several passes, 3-10x slower in wasm); the other columns go through one ``to_pandas``
+call, and the frame is assembled from both without consolidating (no copy per dtype).
 Columns that pandas keeps in numpy and that arrived in several record batches are
 combined first (one copy; pyarrow's chunked numpy conversion is 70x slower in wasm).
 Pandas metadata written by pandas (``Table.from_pandas``) is honoured: its index and
-its dtypes come back.
+its dtypes come back (such tables take pyarrow's path for every column).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import json
 from dataclasses import dataclass, field
 
 from ..errors import ArrowError
+from . import columns
+from .columns import NULLABLE as _NULLABLE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,20 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Plan", "count_views", "make_writable", "plan", "to_pandas"]
 
-_NULLABLE = {
-    "int8": "Int8",
-    "int16": "Int16",
-    "int32": "Int32",
-    "int64": "Int64",
-    "uint8": "UInt8",
-    "uint16": "UInt16",
-    "uint32": "UInt32",
-    "uint64": "UInt64",
-    "float": "Float32",
-    "double": "Float64",
-    "halffloat": "halffloat[pyarrow]",
-    "bool": "boolean",
-}
 _NAT = -(2**63)
 
 
@@ -63,21 +52,23 @@ class Plan:
     combine: list[int] = field(default_factory=list)
     #: Column positions (timestamp/duration) whose nulls become NaT in Arrow.
     fill_nat: list[int] = field(default_factory=list)
-    #: Column positions (ints, floats with nulls) built as masked arrays over the Arrow values.
-    masked: list[int] = field(default_factory=list)
+    #: Column positions built with numpy (:mod:`bento_wasm.arrow.columns`), not by pyarrow.
+    built: list[int] = field(default_factory=list)
     #: The schema's pandas metadata, rewritten (None: keep the schema's own).
     metadata: bytes | None = None
     #: Bytes the conversion allocates (columns that cannot be views).
     copy_bytes: int = 0
 
 
-def plan(table: Any) -> Plan:
+def plan(table: Any, memory: columns.Memory | None = None) -> Plan:
+    """What to do to each column; ``memory``: the landing the table was read from, when it is
+    ours (built columns may then be written in place, which the planned bytes count)."""
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     result = Plan()
     entries, columns_meta = _pandas_metadata(table.schema)
     changed = False
-    unique = len(set(table.schema.names)) == table.num_columns  # masked columns go by name
+    unique = len(set(table.schema.names)) == table.num_columns  # built columns go by name
     for position, (fld, column) in enumerate(zip(table.schema, table.columns, strict=True)):
         kind, rows = fld.type, column.length()
         entry = entries.get(fld.name)
@@ -90,12 +81,14 @@ def plan(table: Any) -> Plan:
         if in_numpy and column.num_chunks > 1:
             result.combine.append(position)
             result.copy_bytes += column.nbytes
+        one_chunk = column.num_chunks == 1 or (in_numpy and column.num_chunks > 1)  # combined
+        if not entries and unique and one_chunk and columns.buildable(kind, column.null_count):
+            result.built.append(position)
+            result.copy_bytes += columns.allocates(column, memory)
+            continue
         if column.null_count and (pa.types.is_timestamp(kind) or pa.types.is_duration(kind)):
             result.fill_nat.append(position)
             result.copy_bytes += 8 * rows
-        elif column.null_count and not entries and unique and _maskable(kind):
-            result.masked.append(position)
-            result.copy_bytes += rows  # the mask; the values stay where they are
         elif column.null_count and str(kind) in _NULLABLE and entry is None:
             columns_meta.append(_entry(fld.name, _NULLABLE[str(kind)]))
             changed = True
@@ -107,16 +100,24 @@ def plan(table: Any) -> Plan:
     return result
 
 
-def to_pandas(table: Any, plan: Plan) -> Any:
-    """Convert with the plan; the table is consumed (``self_destruct``)."""
+def to_pandas(table: Any, plan: Plan, memory: columns.Memory | None = None) -> Any:
+    """Convert with the plan; the table is consumed (``self_destruct``).
+
+    ``memory``: the landing the table was read from, when it is ours (a
+    :class:`~bento_wasm.arrow.ipc.Landing`): built columns may then be written in place (NaT
+    at the nulls) and stay views of it.
+    """
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     table = _prepared(table, plan)
     schema = table.schema  # self_destruct empties the table, even when it fails
-    masked = {position: _masked_array(table.column(position)) for position in plan.masked}
-    if masked:
-        table = table.select([i for i in range(table.num_columns) if i not in masked])
+    built = {}
     try:
+        for position in plan.built:
+            (chunk,) = table.column(position).chunks  # the plan combined several chunks
+            built[position] = columns.build(chunk, memory)
+        if built:
+            table = table.select([i for i in range(table.num_columns) if i not in built])
         frame = table.to_pandas(split_blocks=True, self_destruct=True, types_mapper=_arrow_backed)
     except (pa.ArrowException, TypeError, ValueError, KeyError, NotImplementedError) as exc:
         raise ArrowError(
@@ -124,15 +125,16 @@ def to_pandas(table: Any, plan: Plan) -> Any:
             "Cast that column at the source (e.g. decode dictionary-encoded nested values), "
             "or read the bytes with pyarrow yourself"
         ) from exc
-    if masked:  # the columns in the schema's order, none copied (insert() would copy)
+    if built:  # the columns in the schema's order, none copied (insert() would copy)
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
         others = iter(range(frame.shape[1]))
         arrays = {
-            fld.name: masked[i] if i in masked else frame._mgr.iget_values(next(others))
+            fld.name: built[i] if i in built else frame._mgr.iget_values(next(others))
             for i, fld in enumerate(schema)
         }
-        frame = pd.DataFrame(arrays, index=frame.index, copy=False)
+        index = frame.index if frame.shape[1] else pd.RangeIndex(len(frame.index))
+        frame = pd.DataFrame(arrays, index=index, copy=False)
     return frame
 
 
@@ -178,28 +180,6 @@ def make_writable(frame: Any, memory: memoryview, address: int) -> int:
             continue
         count += 1
     return count
-
-
-def _maskable(kind: Any) -> bool:
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-
-    return bool(pa.types.is_integer(kind) or pa.types.is_float32(kind) or pa.types.is_float64(kind))
-
-
-def _masked_array(column: Any) -> Any:
-    """An int or float column with nulls as pandas' masked array (``Int64``, ``Float64``...):
-    the values a view of the Arrow buffer, the mask unpacked from its validity bits."""
-    import numpy as np
-    import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-
-    (chunk,) = column.chunks  # the plan combined several chunks into one
-    validity, data = chunk.buffers()
-    start, stop = chunk.offset, chunk.offset + len(chunk)
-    values = np.frombuffer(data, dtype=chunk.type.to_pandas_dtype(), count=stop)[start:]
-    bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=stop, bitorder="little")
-    mask = bits[start:] == 0
-    dtype = pd.api.types.pandas_dtype(_NULLABLE[str(chunk.type)])
-    return dtype.construct_array_type()(values, mask)
 
 
 def _arrow_backed(kind: Any) -> Any:

@@ -189,3 +189,33 @@ def test_large_inputs_skip_only_the_utf8_check(monkeypatch):
     monkeypatch.setattr(arrow, "FULL_VALIDATION_BYTES", 0)
     frame, _ = arrow.read_ipc(bad_utf8)  # large: bounds checked, bytes not decoded
     assert len(frame) == 2
+
+
+def dictionary_stream(indices, kind):
+    values = pa.array(["a", "b", "c"])
+    array = pa.DictionaryArray.from_arrays(pa.array(indices, kind), values, safe=False)
+    return stream(pa.table({"d": array}))
+
+
+@pytest.mark.parametrize("full", [True, False])
+@pytest.mark.parametrize("kind", [pa.int8(), pa.int32(), pa.uint16(), pa.int64()])
+def test_dictionary_indices_outside_the_dictionary_are_refused_at_any_size(monkeypatch, full, kind):
+    # Large inputs check null-free indices with numpy rather than pyarrow's full validation.
+    monkeypatch.setattr(arrow, "FULL_VALIDATION_BYTES", 1 << 40 if full else 0)
+    frame, _ = arrow.read_ipc(dictionary_stream([0, 2, 1, 2], kind))
+    assert frame.d.tolist() == ["a", "c", "b", "c"]
+    bad = [[0, 3, 1], [3], [2, 1, 100]]
+    if pa.types.is_signed_integer(kind):
+        bad.append([0, -1, 2])
+    for indices in bad:
+        with pytest.raises(ArrowError, match="dictionary|out of bounds|index"):
+            arrow.read_ipc(dictionary_stream(indices, kind))
+
+
+def test_a_null_dictionary_slot_may_hold_any_index(monkeypatch):
+    monkeypatch.setattr(arrow, "FULL_VALIDATION_BYTES", 0)
+    validity = pa.array([True, False, True]).buffers()[1]
+    indices = pa.Array.from_buffers(pa.int8(), 3, [validity, pa.py_buffer(bytes([1, 99, 0]))])
+    array = pa.DictionaryArray.from_arrays(indices, ["a", "b"])
+    frame, _ = arrow.read_ipc(stream(pa.table({"d": array})))
+    assert frame.d.tolist()[::2] == ["b", "a"] and frame.d.isna().tolist()[1]
