@@ -91,13 +91,15 @@ def inject(worker: Any, name: str, js_bytes: Any, format: str = "arrow") -> Repl
     return _boundary(run)
 
 
-def open_landing(worker: Any, name: str, nbytes: int) -> Reply:
-    """Admit and allocate a landing for a stream expected to be ``nbytes`` long."""
+def open_landing(worker: Any, name: str, nbytes: int, whole: bool = False) -> Reply:
+    """Admit and allocate a landing for a stream expected to be ``nbytes`` long (``whole``: for
+    a buffer of exactly that size, which JavaScript copies in at once)."""
     kernel = worker.kernel
+    what = f"{int(nbytes) / 2**20:.1f} MiB for {name!r}" if whole else f"stream for {name!r}"
 
     def run() -> arrow.Landing:
         arrow.check_name(name)
-        return arrow.Landing.reserve(int(nbytes), kernel.admit, f"stream for {name!r}")
+        return arrow.Landing.reserve(int(nbytes), kernel.admit, what)
 
     return _boundary(run)
 

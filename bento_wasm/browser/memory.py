@@ -38,27 +38,38 @@ _MALLINFO_BYTES = 40
 _FORDBLKS = 8
 
 
+# Read in JavaScript, answered as a plain Array: Python never holds a proxy of a typed array
+# (HEAP8, HEAPU32), which Pyodide 0.27.7 fails to make ("Unknown typed array type") when the
+# C stack of the call lies past 2 GiB of wasm memory, as it can once the heap is that large.
+_READ_JS = f"""(module) => (info, exact) => {{
+  const heap = module.HEAP8.length;
+  const brk = module._sbrk(0) >>> 0;  // a pointer; JS sees it as a signed int32
+  let free = 0;
+  if (exact) {{
+    module._mallinfo(info);
+    free = module.HEAPU32[(info >>> 2) + {_FORDBLKS}];
+  }}
+  return [heap, brk, free];
+}}"""
+
+
 class WasmProbe:
     """``probe(exact) -> Snapshot`` for this Pyodide's wasm heap."""
 
     def __init__(self) -> None:
         import pyodide_js  # type: ignore[import-not-found]
+        from pyodide.code import run_js
 
         self.module = pyodide_js._module  # the raw Emscripten module, kept reachable
         self.ceiling_bytes = int(self.module._emscripten_get_heap_max())
         # One struct for mallinfo's answer, allocated once: a probe must not allocate.
         self._info = int(self.module._PyMem_RawMalloc(_MALLINFO_BYTES))
+        self._read = run_js(_READ_JS)(self.module)
 
     def __call__(self, exact: bool) -> Snapshot:
         started = time.perf_counter()
-        module = self.module
-        heap = int(module.HEAP8.length)
-        brk = int(module._sbrk(0)) & 0xFFFFFFFF  # a pointer; JS sees it as a signed int32
-        used = None
-        if exact:
-            module._mallinfo(self._info)
-            free = int(module.HEAPU32[(self._info >> 2) + _FORDBLKS])
-            used = brk - free
+        heap, brk, free = self._read(self._info, exact).to_py()
+        used = brk - free if exact else None
         return Snapshot(
             heap_bytes=heap,
             ceiling_bytes=self.ceiling_bytes,

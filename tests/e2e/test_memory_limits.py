@@ -185,6 +185,7 @@ def test_warnings_fire_once_per_threshold_in_order(page):
 
 
 def test_oversized_injection_is_refused_before_any_copy(page):
+    grow_to(page, 0.96)  # near the budget (as the warnings test leaves it), also when run alone
     code = (
         "import js, pyodide_js\n"
         "from bento_wasm.browser.memory import copy_into_wasm\n"
@@ -209,6 +210,10 @@ def test_oversized_injection_is_refused_before_any_copy(page):
 
 
 def test_an_oversized_arrow_injection_is_refused_before_any_copy(page):
+    # The injection's own modules loaded first (as the earlier tests leave them), and 512 MiB
+    # must not fit: the same state when this test runs alone.
+    page.run_ok("import pandas, pyarrow, bento_wasm.browser.arrow")
+    grow_to(page, 0.96)
     heap_before, used_before = map(int, page.text(HEAP_CODE).split())
     refused = page.driver.execute_async_script(INJECT_JS, "too_big", 512 * MiB)
     assert not refused["ok"] and refused["ename"] == "MemoryBudgetExceeded", refused
@@ -216,6 +221,29 @@ def test_an_oversized_arrow_injection_is_refused_before_any_copy(page):
     heap_after, used_after = map(int, page.text(HEAP_CODE).split())
     assert heap_after == heap_before and abs(used_after - used_before) < 4 * MiB
     assert page.text("print('too_big' in globals())").strip() == "False"
+
+
+def test_injection_and_the_probe_work_with_the_heap_past_2_gib():
+    """Pyodide 0.27.7 cannot make a proxy of a typed array from a call whose C stack lies past
+    2 GiB, and its getBuffer turns such an address into a negative offset: the injection path
+    and the memory probe never go through either. A kernel of its own, whose pandas and pyarrow
+    load only once the heap is past 2 GiB (this failed with 'Unknown typed array type')."""
+    with BentoServer() as server, chromium() as driver:
+        fresh = PageKernel(driver, server)
+        assert fresh.start(preload=[])["ok"]
+        grow_to(fresh, 0.96)
+        heap, _ = map(int, fresh.text(HEAP_CODE).split())
+        assert heap > 2 * GiB
+        for _ in range(3):  # where the call's stack lies varies from call to call
+            refused = driver.execute_async_script(INJECT_JS, "too_big", 512 * MiB)
+            assert refused["ename"] == "MemoryBudgetExceeded", refused
+            assert "512.0 MiB for 'too_big'" in refused["evalue"], refused
+            bad = driver.execute_async_script(INJECT_JS, "zeros", 64)  # read, refused as such
+            assert bad["ename"] == "ArrowError" and "framing is corrupt" in bad["evalue"], bad
+        fresh.run_ok("import pandas as pd\nsmall = pd.DataFrame({'a': range(1000)})")
+        done = driver.execute_async_script(EXPORT_INJECT_JS, "small", "again")
+        assert done["ok"], done
+        assert fresh.text("int(again['a'].sum())") == str(sum(range(1000)))
 
 
 def test_a_cell_that_hits_the_real_ceiling_leaves_a_usable_kernel(page):

@@ -74,17 +74,41 @@ export async function injectArrow(ctx, name, source, { format = "arrow" } = {}) 
       evalue: `expected an ArrayBuffer or a fetch Response, got ${Object.prototype.toString.call(source)}`,
     });
   }
-  return plain(unwrap(py.inject(ctx.kernel, name, source, format)));
+  return injectBuffer(ctx, py, name, source, format);
 }
 
-/** A view of the landing's wasm memory; re-taken whenever wasm memory grows (detaches it). */
-function landingView(landing) {
-  const memory = landing.view(); // a memoryview over the landing's whole capacity
+/**
+ * A whole buffer: admitted and given a landing first, then copied into it by JavaScript
+ * (one copy), then read. Python never holds a proxy of the source: Pyodide 0.27.7 cannot make
+ * one once its buffers lie past 2 GiB of wasm memory ("Unknown typed array type"), which a
+ * large heap reaches.
+ */
+function injectBuffer(ctx, py, name, source, format) {
+  const bytes = source instanceof ArrayBuffer
+    ? new Uint8Array(source)
+    : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const landing = unwrap(py.open_landing(ctx.kernel, name, bytes.byteLength, true));
+  let view = null;
   try {
-    return memory.getBuffer("u8");
+    view = landingView(ctx, landing);
+    view.data.set(bytes, 0);
+    view.release();
+    view = null;
+    return plain(unwrap(py.bind_landing(ctx.kernel, landing, name, bytes.byteLength, format)));
   } finally {
-    memory.destroy();
+    view?.release();
+    landing.destroy();
   }
+}
+
+/**
+ * A view of the landing's wasm memory; re-taken whenever wasm memory grows (detaches it).
+ * Made from the landing's address, not with PyProxy.getBuffer: Pyodide 0.27.7's getBuffer
+ * turns an address past 2 GiB into a negative offset, and a large heap puts landings there.
+ */
+function landingView(ctx, landing) {
+  const memory = ctx.pyodide._module.HEAPU8.buffer;
+  return { data: new Uint8Array(memory, landing.address, landing.capacity), release() {} };
 }
 
 async function streamResponse(ctx, py, name, response, format) {
@@ -101,7 +125,7 @@ async function streamResponse(ctx, py, name, response, format) {
   let size = 0;
   const reader = response.body.getReader();
   try {
-    view = landingView(landing);
+    view = landingView(ctx, landing);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -111,10 +135,10 @@ async function streamResponse(ctx, py, name, response, format) {
         const wanted = Math.max(size + value.length, 2 * capacity);
         unwrap(py.grow_landing(ctx.kernel, landing, name, size, wanted));
         capacity = landing.capacity;
-        view = landingView(landing);
+        view = landingView(ctx, landing);
       } else if (view.data.byteLength === 0) {
         view.release(); // wasm memory grew meanwhile: the old view is detached
-        view = landingView(landing);
+        view = landingView(ctx, landing);
       }
       view.data.set(value, size);
       size += value.length;
@@ -138,16 +162,15 @@ async function streamResponse(ctx, py, name, response, format) {
 export async function exportArrow(ctx, name) {
   const py = await pythonSide(ctx.pyodide);
   const pair = unwrap(py.export(ctx.kernel, name)); // (pyarrow Buffer, report dict)
+  const arrowBuffer = pair.get(0);
   try {
-    const view = pair.get(0).getBuffer("u8");
-    try {
-      // The one copy out of wasm memory: a fresh ArrayBuffer that can be transferred.
-      const buffer = view.data.slice().buffer;
-      return { buffer, report: pair.get(1).toJs({ dict_converter: Object.fromEntries }) };
-    } finally {
-      view.release();
-    }
+    // The one copy out of wasm memory, from the buffer's address (not getBuffer: see
+    // landingView): a fresh ArrayBuffer that can be transferred.
+    const memory = ctx.pyodide._module.HEAPU8.buffer;
+    const buffer = new Uint8Array(memory, arrowBuffer.address, arrowBuffer.size).slice().buffer;
+    return { buffer, report: pair.get(1).toJs({ dict_converter: Object.fromEntries }) };
   } finally {
+    arrowBuffer.destroy();
     pair.destroy();
   }
 }
