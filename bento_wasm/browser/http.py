@@ -5,9 +5,10 @@ last byte arrived and copied again into wasm memory (about 0.5 s per 100 MiB her
 Python may suspend (``pyodide.ffi.can_run_sync()``: JSPI, and Python entered through an
 awaitable call, as the worker runs cells), :func:`fetch_streaming` sends the body with
 ``fetch`` (from a view of wasm memory: fetch copies it once when the request is made), waits
-with ``run_sync``, and copies each chunk of the answer, as it arrives, into a buffer sized by
-``Content-Length`` and admitted first. An answer without a length (or compressed) is read
-whole and admitted before its copy, as XHR does.
+with ``run_sync``, and reads the answer, as it arrives, into a buffer sized by
+``Content-Length`` and admitted first (large BYOB reads, each copied once into place). An
+answer without a length (or compressed) is read whole and admitted before its copy, as XHR
+does.
 
 For small requests synchronous XHR stays faster (about 3 ms less a round trip here), so the
 environment takes this path only for bodies of :data:`STREAM_MIN_BYTES` or more.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import js  # type: ignore[import-not-found]
 
-from ..environment.interface import HttpResponse
+from ..environment.interface import HttpResponse, Pieces
 from ..errors import NetworkError
 
 if TYPE_CHECKING:
@@ -30,16 +31,31 @@ __all__ = ["STREAM_MIN_BYTES", "can_stream", "fetch_streaming"]
 #: Request bodies from this size on go through fetch under JSPI.
 STREAM_MIN_BYTES = 2**20
 
-#: Reads a Response's body into wasm memory at ``address`` (``capacity`` bytes), chunk by
-#: chunk; resolves to the bytes read, or -1 when the body is longer than ``capacity``.
-#: ``HEAPU8`` is read again for every chunk: wasm memory may grow while the worker waits.
+#: Reads a Response's body into wasm memory at ``address`` (``capacity`` bytes); resolves to the
+#: bytes read, or -1 when the body is longer than ``capacity``. A BYOB reader fills a scratch
+#: buffer of up to :data:`SCRATCH_BYTES` per read (wasm memory itself cannot be handed to a BYOB
+#: read: it would be detached), copied into place: a few large reads instead of one promise per
+#: 64 KiB chunk (about 1.5x faster per 100 MiB here). Where the body is not a byte stream (no
+#: BYOB), the chunks of the default reader are copied. ``HEAPU8`` is read again for every copy:
+#: wasm memory may grow while the worker waits.
 _READ_INTO = """
-(async (response, module, address, capacity) => {
-  const reader = response.body.getReader();
+(async (response, module, address, capacity, scratchBytes) => {
+  let byob = null;
+  try {
+    byob = response.body.getReader({ mode: "byob" });
+  } catch {
+    byob = null;  // not a byte stream
+  }
+  const reader = byob || response.body.getReader();
+  let scratch = byob ? new ArrayBuffer(Math.max(1, Math.min(capacity + 1, scratchBytes))) : null;
   let at = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    // one byte more than is left: a longer body shows itself
+    const room = Math.max(1, Math.min(scratch ? scratch.byteLength : 0, capacity - at + 1));
+    const next = byob ? reader.read(new Uint8Array(scratch, 0, room)) : reader.read();
+    const { done, value } = await next;
     if (done) return at;
+    if (byob) scratch = value.buffer;  // the read hands the (transferred) buffer back
     if (at + value.byteLength > capacity) {
       await reader.cancel();
       return -1;
@@ -49,6 +65,8 @@ _READ_INTO = """
   }
 })
 """
+#: The largest read of an answer's body before it is copied into wasm memory.
+SCRATCH_BYTES = 8 * 2**20
 _reader: Any = None
 
 
@@ -64,7 +82,7 @@ def fetch_streaming(
     *,
     method: str,
     headers: dict[str, str],
-    body: bytes | bytearray | memoryview | None,
+    body: bytes | bytearray | memoryview | Pieces | None,
     timeout_s: float,
     admit: Admit | None,
 ) -> HttpResponse:
@@ -100,19 +118,25 @@ def fetch_streaming(
 
 
 def _start(url: str, method: str, headers: dict[str, str], body: Any, signal: Any) -> Any:
-    """The fetch promise. Its body is a view of wasm memory, copied by fetch right here."""
+    """The fetch promise. Its body is a ``Blob`` of views of wasm memory (the body's pieces),
+    which copies them right here: once, and faster than fetch copies a view given as the body
+    (about 2x per 100 MiB here, and the request reaches the server sooner)."""
     from pyodide.ffi import create_proxy, to_js
 
-    proxy: Any = create_proxy(body) if body is not None else None
-    view: Any = proxy.getBuffer("u8") if proxy is not None else None
+    init = {"method": method, "headers": headers, "signal": signal}
+    if body is None:
+        return js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
+    items = body.items if isinstance(body, Pieces) else [body]
+    proxies: list[Any] = [create_proxy(item) for item in items]
+    views: list[Any] = []
     try:
-        init = {"method": method, "headers": headers, "signal": signal}
-        if view is not None:
-            init["body"] = view.data
+        views.extend(proxy.getBuffer("u8") for proxy in proxies)
+        init["body"] = js.Blob.new(to_js([view.data for view in views]))
         return js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
     finally:
-        if view is not None:
+        for view in views:
             view.release()
+        for proxy in proxies:
             proxy.destroy()
 
 
@@ -144,7 +168,7 @@ def _read_body(response: Any, method: str, url: str, admit: Admit | None) -> byt
     address = int(view.data.byteOffset)  # the bytearray never moves: it is never resized
     view.release()
     proxy.destroy()
-    read = int(wait(_reader(response, pyodide_js._module, address, size)))
+    read = int(wait(_reader(response, pyodide_js._module, address, size, SCRATCH_BYTES)))
     if read != size:
         raise NetworkError(
             f"{method} {url}: the answer had {'more' if read < 0 else read} bytes, not the "
