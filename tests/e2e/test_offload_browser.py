@@ -286,7 +286,7 @@ def test_a_large_request_leaves_as_its_pieces_and_a_large_answer_arrives_whole(p
         text = page.text(
             "import numpy as np\n"
             "big = pd.DataFrame({'x': np.random.default_rng(5).random(3 * 2**20 // 2)})\n"
-            "out = enrich(big, factor=2)\n"  # 12 MiB back to the worker: several BYOB reads
+            "out = enrich(big, factor=2)\n"  # 12 MiB back to the worker, many chunks
             "(bool((out.y == 2 * big.x).all()), bool((out.x == big.x).all()), len(out))"
         )
         assert text == "(True, True, 1572864)"
