@@ -122,6 +122,9 @@ class Source:
         import ctypes
 
         self.path, self.size = path, mapped.size
+        # kept mapped while the answer is placed: its addresses cannot be reused meanwhile
+        # (another file mapped there would look like an unchanged buffer of this one)
+        self.mapped = mapped
         self.address = 0
         if mapped.mapping is not None and not mapped.mapping.closed:
             anchor = ctypes.c_char.from_buffer(mapped.mapping)  # an export: dropped at once
