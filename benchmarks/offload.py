@@ -79,7 +79,14 @@ What went, and what did not pay:
   Blob POSTs (landed 379-452 against 359-530 ms for one); a WebSocket for large bodies (send
   landed 494-639, receive 506-905 ms, against 434-547 for a Blob POST and 316-950 for a fetch
   GET in one page); MAP_POPULATE for the landing file (recv_into 77 against 67 ms per 100 MiB).
-- left: Chromium's own moving of the bytes, ~300-400 ms of the ~450-650 ms round trip here.
+- left: Chromium's own moving of the bytes. In one page against a plain Tornado server (load
+  2.5), a 100 MiB POST took 390-500 ms (median 405) from fetch() to its last byte landed, with
+  a Blob body or a view alike (median 402), and a 100 MiB GET into wasm memory 250-460 ms: the
+  two transfers alone exceed the 500 ms a 400 MiB/s round trip allows on this machine.
+- the round trip, this benchmark run alternately on main (563f95c) and this branch at loads of
+  1.3-2.5: df_mibps 358 (main) / 372 (branch), then 271 / 267; the ~70 ms of bento-wasm's own
+  work removed is within the noise of Chromium's transfers. Not meeting 400 needs fewer bytes
+  moved, not faster copies (e.g. the worker rebuilding answer buffers it sent itself).
 """
 
 from __future__ import annotations
