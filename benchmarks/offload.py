@@ -84,8 +84,9 @@ What went, and what did not pay:
   a Blob body or a view alike (median 402), and a 100 MiB GET into wasm memory 250-460 ms: the
   two transfers alone exceed the 500 ms a 400 MiB/s round trip allows on this machine.
 - the round trip, this benchmark run alternately on main (563f95c) and this branch at loads of
-  1.3-2.5: df_mibps 358 (main) / 372 (branch), then 271 / 267; the ~70 ms of bento-wasm's own
-  work removed is within the noise of Chromium's transfers. Not meeting 400 needs fewer bytes
+  1.3-2.5: df_mibps 358 (main) / 372 (branch), then 271 / 267; after rebasing on 4770c1c, at
+  loads of 1.6-3.1: 216 and 223 (branch), then 240 (main). The ~70 ms of bento-wasm's own
+  work removed is within the noise of Chromium's transfers on this shared machine. Not meeting 400 needs fewer bytes
   moved, not faster copies (e.g. the worker rebuilding answer buffers it sent itself).
 """
 
