@@ -16,10 +16,13 @@ the last line: offload: noop_ms=<median> df_mibps=<of the median round trip>
 What a call crosses (executor on this machine): a no-op call is one binary message on a
 WebSocket the worker keeps open to its session, waited for under JSPI (no HTTP request), and one
 frame on the Unix socket the kernel serves on its main thread (no ZMQ message, no IOPub). A
-100 MiB call: the worker sends the envelope with fetch under JSPI (bodies of 1 MiB or more); the
-executor reads it from the socket straight into a file in /dev/shm, which the kernel maps; the
-kernel writes its answer's Arrow stream into a file of its own by write() calls, which the
-executor maps and sends; the worker streams the answer into wasm memory chunk by chunk.
+100 MiB call: the worker sends the envelope's pieces (its header and the Arrow columns' own
+memory, never joined in wasm memory) as one Blob with fetch under JSPI (bodies of 1 MiB or
+more); the executor reads it from the socket straight into a file in /dev/shm, which the kernel
+maps; the kernel writes its answer's Arrow stream into a file of its own by write() calls,
+except buffers that still lie unchanged in the request's file (this echo's columns), which it
+names by their offset there; the executor sends the answer from its mappings of both files;
+the worker streams the answer into wasm memory chunk by chunk.
 
 Where the time went (issue 17, measured before changing anything, at 6101576; perf_counter
 stamps in the Tornado handler, the executor and the kernel's runner; a shared 2-core machine
@@ -44,6 +47,47 @@ with a load average of 1.5-7, so take the shares, not the absolute figures):
   browser reading it chunk by chunk into wasm memory); decoding 3-11 ms. The browser's own
   floor, from a plain Tornado server in the same page: 100 MiB GET into wasm memory 435-540 ms,
   POST 417-680 ms: most of a round trip is Chromium moving the bytes, not bento-wasm.
+
+Profiled again (issue 17, point 1), one 100 MiB echo end to end, wall-clock stamps on one axis
+(time.time() in the worker, the Tornado handler, the executor and the kernel's runner); median
+(min-max) of 4 runs at e62c439 (load 3) and of 6 runs after the changes (load 6-7, other
+developers' tests running):
+
+  step                                          e62c439            after
+  worker: envelope (pack / pieces)              46 (32-55)         5 (1-11)
+  worker: fetch() returns (its copy / the Blob) 197 (171-231)      73 (62-403)
+  ... until the handler's prepare()             88 (59-193)        96 (81-160)
+  body from the socket into /dev/shm            140 (128-143)      214 (185-342)
+  to the kernel (Unix socket frame)             1.3 (0.9-4)        1 (1-6)
+  kernel: decode + call + encode                3.3 (3-4.5)        3 (3-4)
+  kernel: the answer's file                     66 (51-394)        2 (2-2)
+  back to the handler, answer headers           7 (6-8)            4 (3-9)
+  answer body into wasm memory                  518 (254-561)      230 (200-325)
+  decode in the worker                          6 (4-9)            8 (4-17)
+  round trip                                    1072 (767-1562)    652 (595-1154)
+
+What went, and what did not pay:
+- the envelope is no longer joined in wasm memory (pieces into a Blob): -40 ms; the Blob's copy
+  is faster than fetch's copy of one view (65-177 against 178-545 ms in one page) but the body
+  lands no sooner (median 572 against 595 ms from fetch() to the last byte on the server): the
+  rest of the request is Chromium moving a Blob to its network process and onto the socket;
+- the kernel's answer file: buffers left unchanged in the request's file are named, not
+  written (pagemap proves no page was copied on write): 66 -> 2 ms, and the executor sends them
+  from pages it already touched when the body landed;
+- not kept: a BYOB reader of the answer with an 8 MiB scratch buffer (484 against 441 ms median
+  for the plain reader's chunks, 14 runs each in one page); the request in 2 or 4 parallel
+  Blob POSTs (landed 379-452 against 359-530 ms for one); a WebSocket for large bodies (send
+  landed 494-639, receive 506-905 ms, against 434-547 for a Blob POST and 316-950 for a fetch
+  GET in one page); MAP_POPULATE for the landing file (recv_into 77 against 67 ms per 100 MiB).
+- left: Chromium's own moving of the bytes. In one page against a plain Tornado server (load
+  2.5), a 100 MiB POST took 390-500 ms (median 405) from fetch() to its last byte landed, with
+  a Blob body or a view alike (median 402), and a 100 MiB GET into wasm memory 250-460 ms: the
+  two transfers alone exceed the 500 ms a 400 MiB/s round trip allows on this machine.
+- the round trip, this benchmark run alternately on main (563f95c) and this branch at loads of
+  1.3-2.5: df_mibps 358 (main) / 372 (branch), then 271 / 267; after rebasing on 4770c1c, at
+  loads of 1.6-3.1: 216 and 223 (branch), then 240 (main). The ~70 ms of bento-wasm's own
+  work removed is within the noise of Chromium's transfers on this shared machine. Not meeting 400 needs fewer bytes
+  moved, not faster copies (e.g. the worker rebuilding answer buffers it sent itself).
 """
 
 from __future__ import annotations

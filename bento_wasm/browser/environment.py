@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..environment.interface import HttpResponse
+from ..environment.interface import HttpResponse, Pieces, joined
 from ..errors import NetworkError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class PyodideEnvironment:
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:
@@ -45,6 +45,7 @@ class PyodideEnvironment:
                 url, method=method, headers=headers or {}, body=body, timeout_s=timeout_s,
                 admit=admit,
             )  # fmt: skip
+        body = joined(body)
         xhr: Any = XMLHttpRequest.new()
         # The body goes out as a view of its bytes in wasm memory, not a copy (send() reads it
         # before it returns; the worker is blocked meanwhile, so the memory cannot move).
@@ -82,7 +83,7 @@ class PyodideEnvironment:
     def exchange(
         self,
         url: str,
-        body: bytes,
+        body: bytes | Pieces,
         *,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
@@ -93,7 +94,7 @@ class PyodideEnvironment:
 
         if len(body) >= http.STREAM_MIN_BYTES or not http.can_stream():
             return None
-        return calls.exchange(url, body, timeout_s=timeout_s, admit=admit)
+        return calls.exchange(url, joined(body), timeout_s=timeout_s, admit=admit)
 
     async def fetch_async(
         self,
@@ -101,7 +102,7 @@ class PyodideEnvironment:
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:
@@ -109,7 +110,7 @@ class PyodideEnvironment:
         from pyodide.ffi import to_js
         from pyodide.http import pyfetch
 
-        payload = to_js(memoryview(body)) if body is not None else None
+        payload = to_js(memoryview(joined(body))) if body is not None else None
         try:
             response = await pyfetch(url, method=method, headers=headers or {}, body=payload)
         except OSError as exc:

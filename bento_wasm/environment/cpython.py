@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NetworkError
-from .interface import HttpResponse
+from .interface import HttpResponse, Pieces
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,14 +26,18 @@ class CPythonEnvironment:
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:
         import urllib.error  # imported here: urllib.request is slow to import in wasm
         import urllib.request
 
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        headers = dict(headers or {})
+        data: Any = body
+        if isinstance(body, Pieces):  # sent piece by piece (http.client), never joined
+            data, headers["Content-Length"] = body.items, str(body.nbytes)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 length = response.headers.get("Content-Length")
@@ -48,7 +52,7 @@ class CPythonEnvironment:
     def exchange(
         self,
         url: str,
-        body: bytes,
+        body: bytes | Pieces,
         *,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
@@ -62,7 +66,7 @@ class CPythonEnvironment:
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -13,7 +13,40 @@ if TYPE_CHECKING:
     #: raises (MemoryBudgetExceeded) to refuse. The kernel's memory budget supplies it.
     Admit = Callable[[int, str], None]
 
-__all__ = ["Environment", "HttpResponse", "Probe"]
+__all__ = ["Environment", "HttpResponse", "Pieces", "Probe", "joined"]
+
+
+class Pieces:
+    """A request body in pieces (buffers held elsewhere: views of Arrow columns, an envelope's
+    header), the body being their concatenation. The browser sends them as one ``Blob``, copied
+    once by the browser, never joined in wasm memory first; a host that cannot do that joins
+    them (:func:`joined`). ``len()`` is the body's size in bytes."""
+
+    __slots__ = ("items", "nbytes")
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = [memoryview(item).cast("B") for item in items]
+        self.nbytes = sum(item.nbytes for item in self.items)
+
+    def __len__(self) -> int:
+        return self.nbytes
+
+    def __repr__(self) -> str:
+        return f"Pieces({len(self.items)} items, {self.nbytes} bytes)"
+
+    def join(self) -> bytearray:
+        """The body in one buffer of its own (one copy)."""
+        out = bytearray(self.nbytes)
+        view, at = memoryview(out), 0
+        for item in self.items:
+            view[at : at + item.nbytes] = item
+            at += item.nbytes
+        return out
+
+
+def joined(body: Any) -> Any:
+    """``body`` as one buffer (joined if it is :class:`Pieces`)."""
+    return body.join() if isinstance(body, Pieces) else body
 
 
 class HttpResponse:
@@ -54,7 +87,7 @@ class Environment(Protocol):
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:
@@ -69,7 +102,7 @@ class Environment(Protocol):
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Pieces | None = None,
         timeout_s: float = 60.0,
         admit: Admit | None = None,
     ) -> HttpResponse:
@@ -79,7 +112,7 @@ class Environment(Protocol):
     def exchange(
         self,
         url: str,
-        body: bytes,
+        body: bytes | Pieces,
         *,
         timeout_s: float = 60.0,
         admit: Admit | None = None,

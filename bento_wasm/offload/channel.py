@@ -181,7 +181,7 @@ def serve(sock: socket.socket, frame: bytearray, shell: Any, answer: Answer) -> 
     with captured(shell, outputs):
         try:
             reply, out = answer(header, list(buffers))
-            out = shared.place(reply, out, header.get("reply_shared"))
+            out = shared.place(reply, out, header.get("reply_shared"), header.get("source"))
         except KeyboardInterrupt:  # between the user's code and the answer
             reply, out = {"status": "error", "ename": "KeyboardInterrupt", "evalue": ""}, []
     del buffers, frame

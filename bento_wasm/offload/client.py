@@ -18,7 +18,7 @@ import json
 import sys
 
 from ..errors import BentoError, ExecutorError, RemoteError
-from .values import Decoder, Encoder, pack, unpack
+from .values import Decoder, Encoder, envelope, pack, unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ class Executor:
         if self.timeout_s is not None:
             header["timeout_s"] = self.timeout_s
         limit = (self.timeout_s or 3600.0) + CLIENT_MARGIN_S
-        body = pack(header, buffers)
+        body = envelope(header, buffers)  # large: in pieces, joined by the browser's Blob
         admit = self.admit
         what = (
             "the executor's answer (return less: a summary or a sample; or keep big results remote)"

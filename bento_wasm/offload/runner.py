@@ -182,7 +182,8 @@ def install(target: str = COMM_TARGET) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             reply["flushed"] = True
-            send_reply(comm, reply, out, header.get("reply_shared"), bool(header.get("binary")))
+            binary, source = bool(header.get("binary")), header.get("source")
+            send_reply(comm, reply, out, header.get("reply_shared"), binary, source)
 
         comm.on_msg(on_msg)
         data = open_msg.get("content", {}).get("data") or {}
@@ -203,7 +204,12 @@ def _connect(path: str, shell: Any, answer: Any) -> bool:
 
 
 def send_reply(
-    comm: Any, reply: dict[str, Any], out: list[Any], destination: Any, binary: bool
+    comm: Any,
+    reply: dict[str, Any],
+    out: list[Any],
+    destination: Any,
+    binary: bool,
+    source: Any = None,
 ) -> None:
     """Answer through the comm: a large answer through a shared file when the executor offers
     one (:func:`bento_wasm.offload.shared.place`), else as ZMQ frames or base64 (a gateway)."""
@@ -211,7 +217,7 @@ def send_reply(
 
     from . import shared
 
-    out = shared.place(reply, out, destination)
+    out = shared.place(reply, out, destination, source)
     if "shared" in reply:
         comm.send(reply)
     elif binary:
@@ -229,6 +235,8 @@ def _request_buffers(header: dict[str, Any], frames: list[Any], binary: bool) ->
     request = header.pop("shared", None)
     if isinstance(request, dict):
         mapped = shared.SharedFile.open(str(request["path"]), private=True)
+        # the answer may leave buffers of the request's file there (shared.place)
+        header["source"] = shared.Source(mapped.path, mapped)
         return shared.slices(mapped.view(), request["spans"])
     if not binary:
         return [base64.b64decode(b) for b in header.pop("b64", [])]

@@ -21,6 +21,7 @@ import json
 import struct
 
 from ..environment import need
+from ..environment.interface import Pieces
 from ..errors import ArrowError, TransferError
 
 TYPE_CHECKING = False
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-__all__ = ["Decoder", "Encoder", "IpcPart", "frame", "pack", "unpack"]
+__all__ = ["Decoder", "Encoder", "IpcPart", "envelope", "frame", "pack", "unpack"]
 
 MAGIC = b"BNTO"
 _HEAD = struct.Struct("<4sI")
@@ -50,10 +51,33 @@ def pack(header: dict[str, Any], buffers: Sequence[Any] = ()) -> bytearray:
         size = _nbytes(part)
         if isinstance(part, IpcPart):
             part.write_into(view[at : at + size])
+        elif isinstance(part, Pieces):
+            view[at : at + size] = part.join()
         else:
             view[at : at + size] = memoryview(part).cast("B")
         at += size
     return out
+
+
+def envelope(header: dict[str, Any], buffers: Sequence[Any] = ()) -> bytearray | Pieces:
+    """The envelope as :func:`pack` gives it, or, from :data:`PIECES_MIN_BYTES` of buffers on,
+    as :class:`~bento_wasm.environment.interface.Pieces`: its prefix and views of the Arrow
+    columns the IPC stream is made of (plus its few small metadata writes), never joined here:
+    the browser copies them once into the request's Blob."""
+    prefix, parts = frame(header, buffers)
+    if sum(_nbytes(p) for p in parts) < PIECES_MIN_BYTES:
+        return pack(header, buffers)
+    items: list[Any] = [prefix]
+    for part in parts:
+        if isinstance(part, IpcPart):
+            items.extend(part.pieces())
+        else:
+            items.append(part)
+    return Pieces(items)
+
+
+#: Envelopes whose buffers reach this size travel as pieces (:func:`envelope`).
+PIECES_MIN_BYTES = 2**20
 
 
 def frame(header: dict[str, Any], buffers: Sequence[Any] = ()) -> tuple[bytes, list[Any]]:
@@ -64,12 +88,12 @@ def frame(header: dict[str, Any], buffers: Sequence[Any] = ()) -> tuple[bytes, l
 
 
 def _nbytes(part: Any) -> int:
-    return part.nbytes if isinstance(part, IpcPart) else memoryview(part).nbytes
+    return part.nbytes if isinstance(part, IpcPart | Pieces) else memoryview(part).nbytes
 
 
 def unpack(data: Any) -> tuple[dict[str, Any], list[memoryview]]:
     """The header and zero-copy views of the buffers of an envelope."""
-    view = memoryview(data).cast("B")
+    view = memoryview(data.join() if isinstance(data, Pieces) else data).cast("B")
     if view.nbytes < _HEAD.size:
         raise TransferError(f"an envelope of {view.nbytes} bytes is too short to be one")
     magic, size = _HEAD.unpack_from(view, 0)
@@ -287,10 +311,44 @@ class IpcPart:
         with pa.ipc.new_stream(pa.PythonFile(raw, mode="w"), self.table.schema) as writer:
             writer.write_table(self.table)
 
+    def pieces(self) -> list[Any]:
+        """The IPC stream as the buffers its writer hands out: the columns' own memory (no
+        copy) between small metadata and padding writes."""
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        collector = _Collector()
+        with pa.ipc.new_stream(pa.PythonFile(collector, mode="w"), self.table.schema) as writer:
+            writer.write_table(self.table)
+        if collector.size != self.nbytes:
+            raise TransferError(f"an Arrow stream of {collector.size} bytes, not {self.nbytes}")
+        return collector.items
+
     def materialize(self) -> Any:
         from ..arrow import ipc as arrow
 
         return arrow.to_ipc(self.table)
+
+
+class _Collector:
+    """A write-only file keeping what is written (pyarrow hands its buffers over unchanged)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        self.items.append(data)
+        self.size += size
+        return size
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def to_ipc(table: Any) -> Any:

@@ -76,7 +76,7 @@ class KernelCalls:
                 data["shared"] = {"path": body.path, "spans": spans}
                 buffers = []
         if session.channel is not None:
-            return await self._call_channel(session, session.channel, data, buffers, timeout)
+            return await self._call_channel(session, session.channel, data, buffers, timeout, body)
         if not session.binary:
             data["b64"] = [base64.b64encode(b).decode("ascii") for b in buffers]
         msg = client.session.msg("comm_msg", {"comm_id": session.comm_id, "data": data})
@@ -84,11 +84,11 @@ class KernelCalls:
             client.session.send(client.shell_channel.socket, msg, buffers=buffers)
         else:
             client.shell_channel.send(msg)
-        return await self._collect(session, msg["header"]["msg_id"], timeout)
+        return await self._collect(session, msg["header"]["msg_id"], timeout, body)
 
     async def _call_channel(
         self, session: Session, channel: Channel, data: dict[str, Any], buffers: list[Any],
-        timeout: float,
+        timeout: float, body: shared.SharedFile | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:  # fmt: skip
         call = await channel.send(data, buffers)
         deadline = time.monotonic() + timeout
@@ -102,7 +102,7 @@ class KernelCalls:
                 envelope, frames = answer
                 reply = dict(envelope.get("reply") or {})
                 outputs = [_jsonable(o) for o in envelope.get("outputs") or []]
-                return reply, outputs, _reply_buffers(session, reply, frames)
+                return reply, outputs, _reply_buffers(session, reply, frames, body)
             await self._check_call(session, deadline, timeout)
 
     async def _check_call(self, session: Session, deadline: float, timeout: float) -> None:
@@ -118,7 +118,7 @@ class KernelCalls:
             )
 
     async def _collect(
-        self, session: Session, msg_id: str, timeout: float
+        self, session: Session, msg_id: str, timeout: float, body: shared.SharedFile | None = None
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
         outputs: list[dict[str, Any]] = []
         reply: dict[str, Any] | None = None
@@ -141,7 +141,8 @@ class KernelCalls:
             content = msg["content"]
             if kind == "comm_msg" and content.get("comm_id") == session.comm_id:
                 reply = dict(content.get("data") or {})
-                reply_buffers = _reply_buffers(session, reply, list(msg.get("buffers") or []))
+                frames = list(msg.get("buffers") or [])
+                reply_buffers = _reply_buffers(session, reply, frames, body)
                 if reply.pop("flushed", False):
                     break  # its outputs came first; the idle status adds nothing
             elif kind in OUTPUT_TYPES:
@@ -172,12 +173,15 @@ class KernelCalls:
         )
 
 
-def _reply_buffers(session: Session, reply: dict[str, Any], frames: list[Any]) -> list[Any]:
+def _reply_buffers(
+    session: Session, reply: dict[str, Any], frames: list[Any], body: shared.SharedFile | None
+) -> list[Any]:
     """The answer's buffers: views of the kernel's shared file (unlinked at once: the mapping
-    lives as long as the views, while the answer is sent), frames, or base64."""
+    lives as long as the views, while the answer is sent) and of the request's file ``body``
+    (buffers the kernel left there), frames, or base64."""
     if isinstance(answer := reply.get("shared"), dict):
         del reply["shared"]
-        return shared.answer_buffers(answer)
+        return shared.answer_buffers(answer, body)
     if not session.binary:
         return [base64.b64decode(b) for b in reply.pop("b64", [])]
     return frames

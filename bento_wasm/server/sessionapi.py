@@ -31,6 +31,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..environment.interface import Pieces
 from ..errors import BentoError, PayloadTooLarge
 from ..offload import shared
 from ..offload.shared import SharedFile
@@ -166,7 +167,8 @@ class ExecuteHandler(_Handler):
     async def write_envelope(self, header: dict[str, Any], buffers: list[Any]) -> None:
         """Send the envelope in parts: the data buffers go out as they are, never joined."""
         prefix, parts = frame(header, buffers)
-        views = [memoryview(p).cast("B") for p in parts]
+        views = [v for p in parts for v in (p.items if isinstance(p, Pieces) else [p])]
+        views = [memoryview(v).cast("B") for v in views]
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Length", str(len(prefix) + sum(v.nbytes for v in views)))
         if not views:

@@ -266,6 +266,36 @@ def test_large_requests_go_through_fetch_and_the_answer_streams_into_wasm_memory
         page.run_ok("http_module.fetch_streaming = _fetch_streaming")
 
 
+PIECES = """
+import bento_wasm.browser.http as http_module
+from bento_wasm.environment import interface
+_join, _start = interface.Pieces.join, http_module._start
+def refuse(self):
+    raise AssertionError("the request's envelope was joined in wasm memory")
+bodies = []
+def start(url, method, headers, body, signal):
+    bodies.append(type(body).__name__)
+    return _start(url, method, headers, body, signal)
+interface.Pieces.join, http_module._start = refuse, start
+"""
+
+
+def test_a_large_request_leaves_as_its_pieces_and_a_large_answer_arrives_whole(page):
+    page.run_ok(PIECES)
+    try:
+        text = page.text(
+            "import numpy as np\n"
+            "big = pd.DataFrame({'x': np.random.default_rng(5).random(3 * 2**20 // 2)})\n"
+            "out = enrich(big, factor=2)\n"  # 12 MiB back to the worker, many chunks
+            "(bool((out.y == 2 * big.x).all()), bool((out.x == big.x).all()), len(out))"
+        )
+        assert text == "(True, True, 1572864)"
+        assert page.text("bodies") == "['Pieces']"
+    finally:
+        page.run_ok("interface.Pieces.join, http_module._start = _join, _start")
+    assert page.text("len(enrich(big.head(3)))") == "3"
+
+
 def test_a_streamed_answer_over_the_budget_is_refused_before_it_is_copied(page):
     page.run_ok(
         "@remote\ndef grow(data, n):\n    import numpy as np\n    return np.zeros(n, 'uint8')\n"

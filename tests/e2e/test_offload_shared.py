@@ -80,6 +80,28 @@ def test_a_dataframe_goes_and_comes_back_the_same_either_way(request, which, shm
     assert os.listdir(shm) == []  # the request's and the answer's files, the channel's socket
 
 
+PASS_THROUGH = {
+    # returned as it came: the answer names the request's file, its buffers are not rewritten
+    "out = df": lambda df: df,
+    # a view of part of it: named at its offset
+    "out = df.iloc[1000:]": lambda df: df.iloc[1000:],
+    # one column new, the other the argument's own (zero-copy): a mix of both files
+    'import pandas as pd\nout = pd.DataFrame({"a": -df.a.to_numpy(), "b": df.b}, copy=False)': (
+        lambda df: df.assign(a=-df.a)
+    ),
+}
+
+
+@pytest.mark.parametrize("which", ["server", "comm_server"])
+@pytest.mark.parametrize("code", list(PASS_THROUGH))
+def test_an_argument_returned_whole_sliced_or_changed_comes_back_right(request, which, code, shm):
+    running = request.getfixturevalue(which)
+    data = frame(24)
+    reply = run(client(running, "echo"), code, {"df": data}, ["df"], ["out"])
+    pd.testing.assert_frame_equal(reply["values"]["out"], PASS_THROUGH[code](data))
+    assert os.listdir(shm) == []
+
+
 def test_calls_without_data_and_empty_frames_take_the_same_path(server, shm):
     executor = client(server, "small")
     assert run(executor, "x = 1", {}, [], ["x"])["values"]["x"] == 1
