@@ -105,11 +105,6 @@ class Landing:
     def capacity(self) -> int:
         return int(self.buffer.size)
 
-    @property
-    def address(self) -> int:
-        """Where the buffer starts in (wasm) memory: JavaScript writes there."""
-        return int(self.buffer.address)
-
     def grow(self, capacity: int, admit: Admit, what: str) -> None:
         """Make room for ``capacity`` bytes: a new buffer, the kept bytes copied (counted)."""
         import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]

@@ -107,8 +107,13 @@ function injectBuffer(ctx, py, name, source, format) {
  * turns an address past 2 GiB into a negative offset, and a large heap puts landings there.
  */
 function landingView(ctx, landing) {
-  const memory = ctx.pyodide._module.HEAPU8.buffer;
-  return { data: new Uint8Array(memory, landing.address, landing.capacity), release() {} };
+  const buffer = landing.buffer; // the pyarrow Buffer: its address and size
+  try {
+    const memory = ctx.pyodide._module.HEAPU8.buffer;
+    return { data: new Uint8Array(memory, buffer.address, buffer.size), release() {} };
+  } finally {
+    buffer.destroy();
+  }
 }
 
 async function streamResponse(ctx, py, name, response, format) {
