@@ -21,7 +21,11 @@ function closure(pyodide, names) {
 }
 
 export class BytecodeCache {
-  /** Starts reading the cached bundles at once (in parallel with whatever the worker does). */
+  /**
+   * Starts reading the cached bundles at once, in parallel with whatever the worker does (the
+   * preload makes it as the packages start loading: the read is the browser's I/O, off the
+   * worker's critical path). No Python runs until restore().
+   */
   constructor(pyodide, options, packages) {
     this.pyodide = pyodide;
     this.packages = packages;
@@ -31,7 +35,6 @@ export class BytecodeCache {
     this.module = null;
     this.restoring = null;
     if (this.entries.length) {
-      this.python().enable();
       this.found = this.read().catch((err) => {
         console.warn("reading the bytecode cache failed", err);
         return [];
@@ -66,6 +69,8 @@ export class BytecodeCache {
 
   async writeFound() {
     let restored = 0;
+    if (!this.entries.length) return restored;
+    this.python().enable(); // the imports read (and a first visit writes) the bytecode tree
     for (const [entry, bytes] of await this.found) {
       if (!bytes) {
         this.missing.push(entry);

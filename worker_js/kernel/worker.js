@@ -10,6 +10,7 @@ import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 import { BytecodeCache } from "./bytecode.js";
+import { loadEachLibraryOnce } from "./dynlibs.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -26,6 +27,7 @@ let queue = Promise.resolve();
 let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
 let bootOptions = null; // the boot message's options, for what is made after boot
 let bytecodeFailed = false;
+let handling = false; // a message (cell, transfer, widget message) is being handled
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -103,7 +105,12 @@ installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel;
 
 // Boot milestones on the worker's User Timing timeline (DevTools > Performance): the breakdown
 // in benchmarks/startup.py was read from them.
-const mark = (what) => performance.mark(`bento: ${what}`);
+// With the boot option `timeline` (benchmarks/startup.py) each is also logged to the console.
+let timeline = false;
+const mark = (what) => {
+  performance.mark(`bento: ${what}`);
+  if (timeline) console.info(`bento timeline ${elapsed().toFixed(3)} ${what}`);
+};
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -124,7 +131,14 @@ self.onmessage = (event) => {
     P = new Protocol(msg.options.protocol);
     T = P.types;
   }
-  queue = queue.then(() => handle(msg));
+  queue = queue.then(async () => {
+    handling = true;
+    try {
+      await handle(msg);
+    } finally {
+      handling = false;
+    }
+  });
 };
 
 async function handle(msg) {
@@ -229,6 +243,7 @@ async function preflight(options) {
 }
 
 async function boot(options) {
+  timeline = Boolean(options.timeline);
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
@@ -266,6 +281,7 @@ async function boot(options) {
     );
 
     mark("loadPyodide done");
+    loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -301,15 +317,21 @@ function hintFor(phase, options, message) {
  */
 async function preload(packages) {
   if (!packages.length) return;
+  // The first plain cell comes first: the preload's CPU work (unzipping, loading dynlibs) would
+  // run between that cell's own steps. A page that sends none soon enough does not wait for it.
+  await Promise.race([firstCell, new Promise((resolve) => setTimeout(resolve, PRELOAD_GRACE_MS))]);
   const t0 = performance.now();
+  mark("preload start");
+  keptBytecode(); // starts reading the kept bytecode (browser I/O) while the packages load
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
     // Written once the packages are loaded, here or by the cell that imports them (execute).
     const restored = keptBytecode() ? await bytecode.restore() : 0;
     mark(`bytecode restored for ${restored} packages`);
+    // The kernel's state stays what it is: busy if a cell runs (it says idle when it ends).
     post(P.make(T.status, {
-      state: P.states.idle,
+      state: handling ? P.states.busy : P.states.idle,
       detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
         (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
       elapsed_s: elapsed(),
@@ -319,6 +341,13 @@ async function preload(packages) {
   }
 }
 
+/** How long the preload waits for a first cell after the kernel is ready (ms). */
+const PRELOAD_GRACE_MS = 200;
+let firstCellEnded = null;
+const firstCell = new Promise((resolve) => {
+  firstCellEnded = resolve;
+});
+
 /** Whether every preloaded package is loaded (a cell may import them now). */
 function preloaded() {
   const names = bootOptions?.preload || [];
@@ -326,10 +355,10 @@ function preloaded() {
 }
 
 /**
- * The BytecodeCache, made (its Python half imported, the cache read) once the preloaded
- * packages are loaded, by the preload or by the cell that imports them, whichever comes
- * first: nothing of it runs before then, so never before a plain first cell. Null without a
- * preload or if it cannot be made (imports then compile as before).
+ * The BytecodeCache: made as the preload starts (its read of the Cache API runs while the
+ * packages load), or by a cell that imports them first; its Python half runs once they are
+ * loaded (restore), so never before a plain first cell. Null without a preload or if it
+ * cannot be made (imports then compile as before).
  */
 function keptBytecode() {
   if (bytecode === null && !bytecodeFailed && bootOptions?.preload?.length) {
@@ -363,10 +392,13 @@ function rawStream(name, text) {
 async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
+  mark(`execute ${msg.id} start`);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
+  mark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   // The preloaded packages are loaded: their kept bytecode first, a cell may import them now.
   if (preloaded()) await keptBytecode()?.restore();
+  mark(`execute ${msg.id} restored`);
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
@@ -402,6 +434,8 @@ async function execute(msg) {
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
     }
   }
+  mark(`execute ${msg.id} ran`);
+  firstCellEnded();
   await keepBytecode(); // after the reply: the cell's result never waits for it
   status("idle", "");
 }

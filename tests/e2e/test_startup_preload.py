@@ -1,0 +1,98 @@
+"""End to end: the pandas preload in a real page (worker_js/kernel/worker.js, dynlibs.js,
+bytecode.js): pyarrow's big library is loaded once, the kernel says busy while a cell runs even
+if the preload ends meanwhile, and the bytecode of a visit is kept although the page goes away
+as soon as the kernel says idle (benchmarks/startup.py does; a user closing the tab does)."""
+
+import pytest
+
+from tests.helpers import BentoServer, PageKernel, chromium, wait_for
+
+pytestmark = pytest.mark.browser
+
+ARROW_LIB = "/lib/python3.12/site-packages/pyarrow/libarrow_python.so"
+
+# The cell waits (awaiting, so the worker loads packages meanwhile) until the preload is done.
+WAIT_FOR_PRELOAD = (
+    "import asyncio, pyodide_js\n"
+    "for _ in range(1200):\n"
+    "    if 'pyarrow' in pyodide_js.loadedPackages.object_keys():\n"
+    "        break\n"
+    "    await asyncio.sleep(0.1)\n"
+    "'waited'"
+)
+
+# Like benchmarks/startup.py: import pandas, wait until the kernel says idle, shut it down.
+IMPORT_THEN_LEAVE_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const kernel = window.kernel;
+  await kernel.execute("import pandas");
+  await new Promise((resolve) => {
+    if (kernel.state === "idle") return resolve();
+    kernel.addEventListener("status", (e) => { if (e.detail.state === "idle") resolve(); });
+  });
+  kernel.shutdown();
+  return (await (await caches.open("bento-bytecode")).keys()).length;
+})().then(done, (err) => done(String(err)));
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BentoServer() as running:
+        yield running
+
+
+@pytest.fixture
+def browser():
+    with chromium() as driver:  # a fresh profile each: no bytecode of another test
+        yield driver
+
+
+def visit(browser, server):
+    page = PageKernel(browser, server)
+    started = page.start()
+    assert started["ok"], started
+    return page
+
+
+def statuses(page):
+    return [
+        e for e in page.driver.execute_script("return window.bento_log") if e["event"] == "status"
+    ]
+
+
+def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
+    page = visit(browser, server)
+    code = (
+        "import pyarrow as pa, pyodide_js, js\n"
+        "libs = pyodide_js._module.LDSO.loadedLibsByName\n"
+        "by_name = js.Reflect.get(libs, 'libarrow_python.so')\n"
+        f"by_path = js.Reflect.get(libs, {ARROW_LIB!r})\n"
+        "print(js.Object.is_(by_name, by_path))\n"
+        "print(int(pa.table({'a': [1, 2, 3]}).to_pandas().a.sum()))"
+    )
+    assert page.text(code) == "True\n6\n"
+
+
+def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, server):
+    page = visit(browser, server)
+    assert page.text(WAIT_FOR_PRELOAD) == "'waited'"
+    log = statuses(page)
+    [preloaded] = [e for e in log if e["detail"].startswith("preloaded")]
+    assert preloaded["state"] == "busy", preloaded  # said "idle" while the cell still ran
+    cell_statuses = log[log.index(preloaded) + 1 :]
+    assert [e["state"] for e in cell_statuses][-1:] == ["idle"], cell_statuses
+
+
+def test_the_bytecode_is_kept_although_the_page_leaves_once_idle(browser, server):
+    first = visit(browser, server)
+    kept = first.driver.execute_async_script(IMPORT_THEN_LEAVE_JS)
+    assert kept == 7, kept  # pandas, numpy, pyarrow and four dependencies
+    second = visit(browser, server)
+    detail = wait_for(
+        lambda: [e["detail"] for e in statuses(second) if e["detail"].startswith("preloaded")],
+        120,
+        "the preload",
+    )[0]
+    assert "(bytecode of 7 packages from an earlier visit)" in detail, detail
