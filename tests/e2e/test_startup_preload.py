@@ -81,8 +81,10 @@ def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, serv
     log = statuses(page)
     [preloaded] = [e for e in log if e["detail"].startswith("preloaded")]
     assert preloaded["state"] == "busy", preloaded  # said "idle" while the cell still ran
-    cell_statuses = log[log.index(preloaded) + 1 :]
-    assert [e["state"] for e in cell_statuses][-1:] == ["idle"], cell_statuses
+    after = log.index(preloaded) + 1
+    # idle once the cell is over (its bytecode kept), never between
+    ends = wait_for(lambda: [e["state"] for e in statuses(page)[after:]], 30, "the cell's end")
+    assert ends == ["idle"], ends
 
 
 def test_the_bytecode_is_kept_although_the_page_leaves_once_idle(browser, server):
@@ -96,3 +98,50 @@ def test_the_bytecode_is_kept_although_the_page_leaves_once_idle(browser, server
         "the preload",
     )[0]
     assert "(bytecode of 7 packages from an earlier visit)" in detail, detail
+
+
+KERNEL_KEYS_JS = """
+const done = arguments[arguments.length - 1];
+caches.open("bento-kernel-bytecode").then((c) => c.keys())
+  .then((keys) => done(keys.map((r) => r.url)));
+"""
+
+SPOIL_KERNEL_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const cache = await caches.open("bento-kernel-bytecode");
+  for (const request of await cache.keys()) await cache.put(request, new Response("not pycs"));
+  return (await cache.keys()).length;
+})().then(done);
+"""
+
+# The pyc flags of a module (PEP 552): 0 compiled here from its source (timestamp-based), 3 a
+# checked hash-based pyc written back from the cache.
+PYC_FLAGS = (
+    "import importlib.util, pathlib\n"
+    "spec = importlib.util.find_spec({name!r})\n"
+    "pyc = pathlib.Path(importlib.util.cache_from_source(spec.origin))\n"
+    "print(pyc.is_file() and int.from_bytes(pyc.read_bytes()[4:8], 'little'))"
+)
+
+
+def test_the_kernel_starts_from_its_own_kept_bytecode(browser, server):
+    first = visit(browser, server)
+    assert first.text(PYC_FLAGS.format(name="bento_wasm.kernel.interpreter")) == "0\n"
+    keys = wait_for(
+        lambda: first.driver.execute_async_script(KERNEL_KEYS_JS), 30, "the kernel's bytecode"
+    )
+    assert len(keys) == 1 and "/bento-bytecode/bento_wasm/" in keys[0], keys
+    second = visit(browser, server)  # a reload: a new worker, the same browser profile
+    assert second.text(PYC_FLAGS.format(name="bento_wasm.kernel.interpreter")) == "3\n"
+    assert second.text("6 * 7") == "42"
+
+
+def test_a_spoiled_kernel_bytecode_cache_costs_only_the_speed(browser, server):
+    first = visit(browser, server)
+    first.text("1 + 1")
+    wait_for(lambda: first.driver.execute_async_script(KERNEL_KEYS_JS), 30, "the kernel's bytecode")
+    assert first.driver.execute_async_script(SPOIL_KERNEL_JS) == 1
+    second = visit(browser, server)
+    assert second.text(PYC_FLAGS.format(name="bento_wasm.kernel.interpreter")) == "0\n"
+    assert second.text("6 * 7") == "42"

@@ -9,7 +9,7 @@ import { Protocol } from "./protocol.js";
 import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
-import { BytecodeCache } from "./bytecode.js";
+import { BytecodeCache, WheelBytecode } from "./bytecode.js";
 import { loadEachLibraryOnce } from "./dynlibs.js";
 
 const startedAt = performance.now();
@@ -27,6 +27,7 @@ let queue = Promise.resolve();
 let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
 let bootOptions = null; // the boot message's options, for what is made after boot
 let bytecodeFailed = false;
+let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
 let handling = false; // a message (cell, transfer, widget message) is being handled
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
@@ -249,6 +250,7 @@ async function boot(options) {
     status("starting", "checking the runtime files");
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
+    wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
 
     phase = "loading_runtime";
     status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
@@ -287,6 +289,8 @@ async function boot(options) {
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
     const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
     pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+    const kept = await wheelBytecode.restore(pyodide);
+    mark(kept ? "kernel bytecode restored" : "no kernel bytecode kept");
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
     const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
@@ -372,8 +376,16 @@ function keptBytecode() {
   return bytecode;
 }
 
-/** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
+/**
+ * After a cell: keep bento_wasm's bytecode (after the first cell, if the cache lacked it) and
+ * the preloaded packages' bytecode (once they are imported) for the next visit.
+ */
 async function keepBytecode() {
+  try {
+    if (await wheelBytecode?.saveIfMissing(pyodide)) mark("kernel bytecode kept");
+  } catch (err) {
+    console.warn("keeping the kernel's bytecode for the next visit failed", err);
+  }
   if (!bytecode) return; // made by the preload or by the first cell that imports its packages
   try {
     const kept = await bytecode.saveIfReady();
