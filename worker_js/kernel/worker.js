@@ -11,6 +11,7 @@ import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 import { BytecodeCache, WheelBytecode } from "./bytecode.js";
 import { loadEachLibraryOnce } from "./dynlibs.js";
+import { inflateWheel, writeWheel } from "./wheel.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -251,6 +252,10 @@ async function boot(options) {
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
     wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
+    const wheelFiles = wheelBytes.then(inflateWheel).catch((err) => {
+      console.warn("unpacking the wheel in JavaScript failed; Python unpacks it", err);
+      return null;
+    });
 
     phase = "loading_runtime";
     status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
@@ -288,7 +293,9 @@ async function boot(options) {
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
     const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
-    pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+    const files = await wheelFiles; // inflated while Pyodide loaded (wheel.js)
+    if (files) writeWheel(pyodide.FS, files, sitePackages);
+    else pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
     const kept = await wheelBytecode.restore(pyodide);
     mark(kept ? "kernel bytecode restored" : "no kernel bytecode kept");
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
