@@ -34,9 +34,11 @@ startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bar
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -65,7 +67,7 @@ const done = arguments[arguments.length - 1];
   const { BentoKernel } = await import("./static/kernel/kernel.js");
   const config = await (await fetch("./config.json")).json();
   const t0 = performance.now();
-  const kernel = new BentoKernel(config);
+  const kernel = new BentoKernel({ ...config, timeline: true }); // the worker logs its marks
   await kernel.start();
   const first = await kernel.execute("1 + 1");
   const first_cell_s = (performance.now() - t0) / 1000;
@@ -86,6 +88,39 @@ const done = arguments[arguments.length - 1];
 """
 
 
+# Phases of a bento run, from the worker's User Timing marks (worker_js/kernel/worker.js, logged
+# to the console with the boot option `timeline`): name, first mark, last mark (a prefix).
+PHASES = (
+    ("loadPyodide", None, "loadPyodide done"),
+    ("wheel + kernel start", "loadPyodide done", "kernel started"),
+    ("first cell", "execute cell-1 start", "execute cell-1 ran"),
+    ("preload (loadPackage)", "preload start", "preload done"),
+    ("bytecode write-back, after", "preload done", "bytecode restored for"),
+    ("import pandas", "execute cell-2 restored", "execute cell-2 ran"),
+)
+MARK = re.compile(r"bento timeline (\d+\.\d+) ([^\"]+)")
+
+
+def phases(driver: Any) -> dict[str, float]:
+    """The phases of the last bento run, in seconds, from the browser's console log."""
+    marks: dict[str, float] = {}
+    for entry in driver.get_log("browser"):
+        if found := MARK.search(entry["message"]):
+            marks.setdefault(found.group(2).strip(), float(found.group(1)))
+
+    def at(prefix: str | None) -> float | None:
+        if prefix is None:
+            return 0.0
+        return next((t for name, t in marks.items() if name.startswith(prefix)), None)
+
+    out = {}
+    for name, first, last in PHASES:
+        start, end = at(first), at(last)
+        if start is not None and end is not None:
+            out[name] = end - start
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -94,12 +129,16 @@ def main() -> None:
     bento: list[float] = []
     pandas_ready: list[float] = []
     cold = (0.0, 0.0, 0.0)
+    cold_phases: dict[str, float] = {}
+    returning_phases: dict[str, list[float]] = {}
     with BentoServer() as server, chromium() as driver:
         driver.get(server.url + "/bento/?kernel=none")
         index_url = server.config()["indexURL"]
         for run in range(args.runs + 1):
             b = driver.execute_async_script(BARE_JS, index_url)
+            driver.get_log("browser")  # the bare run's: not read
             k = driver.execute_async_script(BENTO_JS)
+            timeline = phases(driver)
             for result in (b, k):
                 if "error" in result:
                     raise SystemExit(f"run {run} failed: {result['error']}")
@@ -111,7 +150,10 @@ def main() -> None:
             )
             if run == 0:
                 cold = (b["first_cell_s"], k["first_cell_s"], k["pandas_ready_s"])
+                cold_phases = timeline
                 continue  # measured apart: it fills the caches for both
+            for name, seconds in timeline.items():
+                returning_phases.setdefault(name, []).append(seconds)
             bare.append(b["first_cell_s"])
             bento.append(k["first_cell_s"])
             pandas_ready.append(k["pandas_ready_s"])
@@ -124,6 +166,11 @@ def main() -> None:
         f"{cold[1]:.3f} s (ratio {cold[1] / cold[0]:.3f}), pandas ready {cold[2]:.3f} s "
         f"= {cold_ratio:.2f}x the bare first cell"
     )
+    print("bento phases (worker marks): cold first visit | returning visits")
+    for name, _, _ in PHASES:
+        cold_s = f"{cold_phases[name]:.3f} s" if name in cold_phases else "-"
+        back = returning_phases.get(name)
+        print(f"  {name:<22} {cold_s:>9} | {spread(back, 's') if back else '-'}")
     print(f"returning visits (n={len(bare)}):")
     print(f"baseline, bare first cell: {spread(bare, 's')}")
     print(f"bento first cell:          {spread(bento, 's')}")

@@ -73,6 +73,14 @@ def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
         "print(int(pa.table({'a': [1, 2, 3]}).to_pandas().a.sum()))"
     )
     assert page.text(code) == "True\n6\n"
+    # unpacked by bento_wasm/browser/unpack.py, recorded as Pyodide records its own
+    record = (
+        "import sys, importlib.metadata as md\n"
+        "d = md.distribution('pandas')\n"
+        "print('bento_wasm.browser.unpack' in sys.modules, d.read_text('INSTALLER'),"
+        " d.read_text('PYODIDE_SOURCE'), len(d.files), all(f.locate().is_file() for f in d.files))"
+    )
+    assert page.text(record) == "True pyodide.loadPackage pyodide 396 True\n"
 
 
 def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, server):

@@ -12,6 +12,7 @@ import { installMagics } from "./magics.js";
 import { BytecodeCache, WheelBytecode } from "./bytecode.js";
 import { loadEachLibraryOnce } from "./dynlibs.js";
 import { inflateWheel, writeWheel } from "./wheel.js";
+import { unpackWheelsFaster } from "./unpack.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -289,6 +290,7 @@ async function boot(options) {
 
     mark("loadPyodide done");
     loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
+    unpackWheelsFaster(pyodide); // package wheels by bento_wasm/browser/unpack.py
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -333,12 +335,14 @@ async function preload(packages) {
   await Promise.race([firstCell, new Promise((resolve) => setTimeout(resolve, PRELOAD_GRACE_MS))]);
   const t0 = performance.now();
   mark("preload start");
-  keptBytecode(); // starts reading the kept bytecode (browser I/O) while the packages load
+  // The kept bytecode is read (browser I/O) and written into its tree while the packages load:
+  // it lies apart from site-packages, and is used by the first import after both are done.
+  const restoring = keptBytecode()?.restore() ?? Promise.resolve(0);
+  restoring.catch(() => {}); // observed below
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
-    // Written once the packages are loaded, here or by the cell that imports them (execute).
-    const restored = keptBytecode() ? await bytecode.restore() : 0;
+    const restored = await restoring;
     mark(`bytecode restored for ${restored} packages`);
     // The kernel's state stays what it is: busy if a cell runs (it says idle when it ends).
     post(P.make(T.status, {
@@ -366,10 +370,10 @@ function preloaded() {
 }
 
 /**
- * The BytecodeCache: made as the preload starts (its read of the Cache API runs while the
- * packages load), or by a cell that imports them first; its Python half runs once they are
- * loaded (restore), so never before a plain first cell. Null without a preload or if it
- * cannot be made (imports then compile as before).
+ * The BytecodeCache: made as the preload starts (its read and write-back run while the
+ * packages load), or by a cell that imports them first; the preload starts after the first
+ * cell (or its grace period), so none of it runs before a plain first cell. Null without a
+ * preload or if it cannot be made (imports then compile as before).
  */
 function keptBytecode() {
   if (bytecode === null && !bytecodeFailed && bootOptions?.preload?.length) {
