@@ -16,15 +16,24 @@ immutable and not even revalidated), Chromium reuses the compiled pyodide.asm.wa
 preloaded packages' bytecode comes from the Cache API (worker_js/kernel/bytecode.js). The
 medians, the ratio and `pandas ready / bare` are over the returning visits.
 
-Where a returning visit's time goes (User Timing marks in the worker, one loaded machine,
-2026-11-30; the figures scale with the machine): loadPyodide 1.4-2.6 s (the bare first cell
-is this plus ~20 ms); wheel install and kernel start 0.15-0.2 s; first cell ~20 ms; then the
-preload, loadPackage(pandas, pyarrow) with numpy, dateutil, pytz, six, tz data: 3.6-4.4 s
-(numpy fetch, unzip and 24 dynlibs ~0.9 s; pandas ~0.5 s; pyarrow ~2.0-2.4 s: unzipping its
-55 MB ~0.6-1.2 s and loading its 15 dynlibs ~1.3-1.9 s, libarrow_python.so's 40 MB pulled in
-by the first); then the kept bytecode is read and written back (tens of ms). Then `import pandas`
-(numpy, pyarrow with it): 2.0-2.8 s from kept bytecode, 3.3-4.7 s compiling the sources (cold
-visit). Node.js, same runtime: import from source 2.89 s, from bytecode 1.17 s.
+Where the time goes: the worker's User Timing marks (worker_js/kernel/worker.js), logged with
+the kernel option `timeline` and printed per phase below (cold | median of returning visits).
+Before (df5219e, read by hand from the same marks, 2026-11-30, a loaded machine): loadPyodide
+1.4-2.6 s; wheel install and kernel start 0.15-0.24 s; first cell 25-90 ms (the preload's
+unzipping ran between its steps); preload 3.2-4.0 s (unpacking in Python ~1.5 s: pytz's 600
+files 0.16-0.34 s, pyarrow's 55 MB 0.5-0.8 s; dynlibs ~1.5-1.7 s, libarrow_python.so's 40 MB
+instantiated twice, 0.22-0.32 s each); kept bytecode read and written back after it, 0.1-0.3 s;
+`import pandas` 1.2-1.5 s from kept bytecode, 2.9-3.1 s compiling. And the returning visits of
+this benchmark mostly had *no* kept bytecode: the preload's "preloaded" status said idle while
+the `import pandas` cell still ran, so the benchmark shut the kernel down at once and killed the
+bytecode keep (after three visits only pandas' bundle was in the cache; the import compiled from
+source on every visit and paid the cache read on top): why they were slower relative to bare
+than the cold visit. After (this commit; see the README's "Start-up: the order of the worker's
+work"): wheel install and kernel start 0.06-0.09 s (the wheel inflated while Pyodide loads, the
+kernel's own bytecode kept); first cell ~25 ms (the preload waits for it); preload 2.0-2.3 s
+(wheels unpacked by browser/unpack.py, libarrow_python.so once, the kept bytecode written back
+meanwhile); `import pandas` 1.1-1.4 s from kept bytecode on every returning visit. Node.js, same
+runtime: import from source 2.89 s, from bytecode 1.17 s.
 
 Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
 its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
