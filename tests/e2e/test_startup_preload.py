@@ -85,6 +85,7 @@ def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
 
 def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, server):
     page = visit(browser, server)
+    assert page.text("1 + 1") == "2"  # the preload starts once the first cell is over
     assert page.text(WAIT_FOR_PRELOAD) == "'waited'"
     log = statuses(page)
     [preloaded] = [e for e in log if e["detail"].startswith("preloaded")]
@@ -153,3 +154,16 @@ def test_a_spoiled_kernel_bytecode_cache_costs_only_the_speed(browser, server):
     second = visit(browser, server)
     assert second.text(PYC_FLAGS.format(name="bento_wasm.kernel.interpreter")) == "0\n"
     assert second.text("6 * 7") == "42"
+
+
+def test_the_preload_waits_for_a_first_cell_that_outlasts_its_grace(browser, server):
+    """Packages loaded during the first cell would be that cell's (a %pip cell reported them as
+    installed by it) and their CPU work would run between its steps."""
+    page = visit(browser, server)
+    code = (
+        "import asyncio, pyodide_js\n"
+        "await asyncio.sleep(2)\n"
+        "sorted({'six', 'numpy', 'pandas'} & set(pyodide_js.loadedPackages.object_keys()))"
+    )
+    assert page.text(code) == "[]"
+    assert page.text("import pandas\npandas.__version__") == "'2.2.3'"

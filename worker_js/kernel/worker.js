@@ -330,9 +330,11 @@ function hintFor(phase, options, message) {
  */
 async function preload(packages) {
   if (!packages.length) return;
-  // The first plain cell comes first: the preload's CPU work (unzipping, loading dynlibs) would
-  // run between that cell's own steps. A page that sends none soon enough does not wait for it.
-  await Promise.race([firstCell, new Promise((resolve) => setTimeout(resolve, PRELOAD_GRACE_MS))]);
+  // The first cell comes first: the preload's CPU work (unzipping, loading dynlibs) would run
+  // between that cell's own steps, and packages loaded meanwhile would count as the cell's (a
+  // %pip cell's "Successfully installed"). A page that sends none soon enough does not wait.
+  const graceOver = new Promise((resolve) => setTimeout(() => cellStarted || resolve(), PRELOAD_GRACE_MS));
+  await Promise.race([firstCell, graceOver]);
   const t0 = performance.now();
   mark("preload start");
   // The kept bytecode is read (browser I/O) and written into its tree while the packages load:
@@ -358,6 +360,7 @@ async function preload(packages) {
 
 /** How long the preload waits for a first cell after the kernel is ready (ms). */
 const PRELOAD_GRACE_MS = 200;
+let cellStarted = false; // then the preload waits for the first cell's end
 let firstCellEnded = null;
 const firstCell = new Promise((resolve) => {
   firstCellEnded = resolve;
@@ -415,6 +418,7 @@ function rawStream(name, text) {
 async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
+  cellStarted = true;
   mark(`execute ${msg.id} start`);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   mark(`execute ${msg.id} packages loaded`);
@@ -431,6 +435,7 @@ async function execute(msg) {
     post(P.make(T.error, { id: msg.id, ename: "KeyboardInterrupt", evalue, traceback: [`KeyboardInterrupt: ${evalue}`] }));
     post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
     currentCell = "";
+    firstCellEnded();
     status("idle", "");
     return;
   }
