@@ -16,15 +16,24 @@ immutable and not even revalidated), Chromium reuses the compiled pyodide.asm.wa
 preloaded packages' bytecode comes from the Cache API (worker_js/kernel/bytecode.js). The
 medians, the ratio and `pandas ready / bare` are over the returning visits.
 
-Where a returning visit's time goes (User Timing marks in the worker, one loaded machine,
-2026-11-30; the figures scale with the machine): loadPyodide 1.4-2.6 s (the bare first cell
-is this plus ~20 ms); wheel install and kernel start 0.15-0.2 s; first cell ~20 ms; then the
-preload, loadPackage(pandas, pyarrow) with numpy, dateutil, pytz, six, tz data: 3.6-4.4 s
-(numpy fetch, unzip and 24 dynlibs ~0.9 s; pandas ~0.5 s; pyarrow ~2.0-2.4 s: unzipping its
-55 MB ~0.6-1.2 s and loading its 15 dynlibs ~1.3-1.9 s, libarrow_python.so's 40 MB pulled in
-by the first); then the kept bytecode is read and written back (tens of ms). Then `import pandas`
-(numpy, pyarrow with it): 2.0-2.8 s from kept bytecode, 3.3-4.7 s compiling the sources (cold
-visit). Node.js, same runtime: import from source 2.89 s, from bytecode 1.17 s.
+Where the time goes: the worker's User Timing marks (worker_js/kernel/worker.js), logged with
+the kernel option `timeline` and printed per phase below (cold | median of returning visits).
+Before (df5219e, read by hand from the same marks, 2026-11-30, a loaded machine): loadPyodide
+1.4-2.6 s; wheel install and kernel start 0.15-0.24 s; first cell 25-90 ms (the preload's
+unzipping ran between its steps); preload 3.2-4.0 s (unpacking in Python ~1.5 s: pytz's 600
+files 0.16-0.34 s, pyarrow's 55 MB 0.5-0.8 s; dynlibs ~1.5-1.7 s, libarrow_python.so's 40 MB
+instantiated twice, 0.22-0.32 s each); kept bytecode read and written back after it, 0.1-0.3 s;
+`import pandas` 1.2-1.5 s from kept bytecode, 2.9-3.1 s compiling. And the returning visits of
+this benchmark mostly had *no* kept bytecode: the preload's "preloaded" status said idle while
+the `import pandas` cell still ran, so the benchmark shut the kernel down at once and killed the
+bytecode keep (after three visits only pandas' bundle was in the cache; the import compiled from
+source on every visit and paid the cache read on top): why they were slower relative to bare
+than the cold visit. After (this commit; see the README's "Start-up: the order of the worker's
+work"): wheel install and kernel start 0.06-0.09 s (the wheel inflated while Pyodide loads, the
+kernel's own bytecode kept); first cell ~25 ms (the preload waits for it); preload 2.0-2.3 s
+(wheels unpacked by browser/unpack.py, libarrow_python.so once, the kept bytecode written back
+meanwhile); `import pandas` 1.1-1.4 s from kept bytecode on every returning visit. Node.js, same
+runtime: import from source 2.89 s, from bytecode 1.17 s.
 
 Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
 its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
@@ -34,9 +43,11 @@ startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bar
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -65,7 +76,7 @@ const done = arguments[arguments.length - 1];
   const { BentoKernel } = await import("./static/kernel/kernel.js");
   const config = await (await fetch("./config.json")).json();
   const t0 = performance.now();
-  const kernel = new BentoKernel(config);
+  const kernel = new BentoKernel({ ...config, timeline: true }); // the worker logs its marks
   await kernel.start();
   const first = await kernel.execute("1 + 1");
   const first_cell_s = (performance.now() - t0) / 1000;
@@ -86,6 +97,39 @@ const done = arguments[arguments.length - 1];
 """
 
 
+# Phases of a bento run, from the worker's User Timing marks (worker_js/kernel/worker.js, logged
+# to the console with the boot option `timeline`): name, first mark, last mark (a prefix).
+PHASES = (
+    ("loadPyodide", None, "loadPyodide done"),
+    ("wheel + kernel start", "loadPyodide done", "kernel started"),
+    ("first cell", "execute cell-1 start", "execute cell-1 ran"),
+    ("preload (loadPackage)", "preload start", "preload done"),
+    ("bytecode write-back, after", "preload done", "bytecode restored for"),
+    ("import pandas", "execute cell-2 restored", "execute cell-2 ran"),
+)
+MARK = re.compile(r"bento timeline (\d+\.\d+) ([^\"]+)")
+
+
+def phases(driver: Any) -> dict[str, float]:
+    """The phases of the last bento run, in seconds, from the browser's console log."""
+    marks: dict[str, float] = {}
+    for entry in driver.get_log("browser"):
+        if found := MARK.search(entry["message"]):
+            marks.setdefault(found.group(2).strip(), float(found.group(1)))
+
+    def at(prefix: str | None) -> float | None:
+        if prefix is None:
+            return 0.0
+        return next((t for name, t in marks.items() if name.startswith(prefix)), None)
+
+    out = {}
+    for name, first, last in PHASES:
+        start, end = at(first), at(last)
+        if start is not None and end is not None:
+            out[name] = end - start
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -94,12 +138,16 @@ def main() -> None:
     bento: list[float] = []
     pandas_ready: list[float] = []
     cold = (0.0, 0.0, 0.0)
+    cold_phases: dict[str, float] = {}
+    returning_phases: dict[str, list[float]] = {}
     with BentoServer() as server, chromium() as driver:
         driver.get(server.url + "/bento/?kernel=none")
         index_url = server.config()["indexURL"]
         for run in range(args.runs + 1):
             b = driver.execute_async_script(BARE_JS, index_url)
+            driver.get_log("browser")  # the bare run's: not read
             k = driver.execute_async_script(BENTO_JS)
+            timeline = phases(driver)
             for result in (b, k):
                 if "error" in result:
                     raise SystemExit(f"run {run} failed: {result['error']}")
@@ -111,7 +159,10 @@ def main() -> None:
             )
             if run == 0:
                 cold = (b["first_cell_s"], k["first_cell_s"], k["pandas_ready_s"])
+                cold_phases = timeline
                 continue  # measured apart: it fills the caches for both
+            for name, seconds in timeline.items():
+                returning_phases.setdefault(name, []).append(seconds)
             bare.append(b["first_cell_s"])
             bento.append(k["first_cell_s"])
             pandas_ready.append(k["pandas_ready_s"])
@@ -124,6 +175,11 @@ def main() -> None:
         f"{cold[1]:.3f} s (ratio {cold[1] / cold[0]:.3f}), pandas ready {cold[2]:.3f} s "
         f"= {cold_ratio:.2f}x the bare first cell"
     )
+    print("bento phases (worker marks): cold first visit | returning visits")
+    for name, _, _ in PHASES:
+        cold_s = f"{cold_phases[name]:.3f} s" if name in cold_phases else "-"
+        back = returning_phases.get(name)
+        print(f"  {name:<22} {cold_s:>9} | {spread(back, 's') if back else '-'}")
     print(f"returning visits (n={len(bare)}):")
     print(f"baseline, bare first cell: {spread(bare, 's')}")
     print(f"bento first cell:          {spread(bento, 's')}")

@@ -6,8 +6,9 @@ implementation: blocking and awaitable HTTP, the package loader, the heap probe)
 calls as messages on a WebSocket, waited for under JSPI),
 ``memory`` (wasm heap probes, the budget's wiring), ``arrow`` (JS bytes into wasm memory
 once, export views), ``magics`` (the data magics' transport: JavaScript makes the
-requests), ``pip`` (``%pip`` over micropip and the runtime's loader) and ``bytecode``
-(the preloaded packages' compiled bytecode, kept across visits).
+requests), ``pip`` (``%pip`` over micropip and the runtime's loader), ``bytecode``
+(the preloaded packages' compiled bytecode, kept across visits) and ``unpack`` (package wheels
+unpacked for Pyodide's loader with less Python per file).
 
 May import: ``js``, ``pyodide``, ``pyodide_js`` and every core package. The core reaches it
 only through :func:`bento_wasm.environment.current`. Import it only inside Pyodide.

@@ -4,6 +4,9 @@
 // Best effort throughout: without the Cache API (a page that is not a secure context) or
 // Pyodide's lock, nothing is kept and Python compiles the sources as before.
 const CACHE = "bento-bytecode";
+/** bento_wasm/browser/bytecode.py PREFIX: the bytecode tree in the worker's file system. */
+export const PYCACHE_PREFIX = "/tmp/bento-pycache";
+const WHEEL_CACHE = "bento-kernel-bytecode"; // bento_wasm's own (WheelBytecode)
 
 /** Lock entries of `names` and their dependencies that have modules to import. */
 function closure(pyodide, names) {
@@ -21,7 +24,11 @@ function closure(pyodide, names) {
 }
 
 export class BytecodeCache {
-  /** Starts reading the cached bundles at once (in parallel with whatever the worker does). */
+  /**
+   * Starts reading the cached bundles at once, in parallel with whatever the worker does (the
+   * preload makes it as the packages start loading: the read is the browser's I/O, off the
+   * worker's critical path). No Python runs until restore().
+   */
   constructor(pyodide, options, packages) {
     this.pyodide = pyodide;
     this.packages = packages;
@@ -31,7 +38,6 @@ export class BytecodeCache {
     this.module = null;
     this.restoring = null;
     if (this.entries.length) {
-      this.python().enable();
       this.found = this.read().catch((err) => {
         console.warn("reading the bytecode cache failed", err);
         return [];
@@ -66,6 +72,8 @@ export class BytecodeCache {
 
   async writeFound() {
     let restored = 0;
+    if (!this.entries.length) return restored;
+    this.python().enable(); // the imports read (and a first visit writes) the bytecode tree
     for (const [entry, bytes] of await this.found) {
       if (!bytes) {
         this.missing.push(entry);
@@ -82,32 +90,9 @@ export class BytecodeCache {
     return restored;
   }
 
-  /**
-   * Write one bundle's files (bento_wasm/browser/bytecode.py `bundle` says the layout: an
-   * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
-   * in the bytecode tree; a bundle that does not add up is refused before anything is written.
-   */
+  /** Write one bundle's files into the bytecode tree (writeBundle). */
   write(bytes) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.byteLength < 8) throw new Error("not a bytecode bundle: too short");
-    const size = Number(view.getBigUint64(0, true));
-    const index = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
-    const prefix = this.python().PREFIX.replace(/\/$/, "") + "/";
-    let end = 8 + size;
-    for (const [path, length] of index) {
-      if (typeof path !== "string" || !path.startsWith(prefix) || path.includes("/../")) {
-        throw new Error(`a bytecode bundle names ${path}, outside ${prefix}`);
-      }
-      end += length;
-    }
-    if (end !== bytes.byteLength) throw new Error("a bytecode bundle whose index does not add up");
-    const FS = this.pyodide.FS;
-    let at = 8 + size;
-    for (const [path, length] of index) {
-      FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
-      FS.writeFile(path, bytes.subarray(at, at + length));
-      at += length;
-    }
+    writeBundle(this.pyodide.FS, bytes);
   }
 
   /**
@@ -129,5 +114,92 @@ export class BytecodeCache {
       kept.push(entry.name);
     }
     return kept;
+  }
+}
+
+/**
+ * Write one bundle's files (bento_wasm/browser/bytecode.py `bundle` says the layout: an
+ * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
+ * in the bytecode tree; a bundle that does not add up is refused before anything is written.
+ */
+function writeBundle(FS, bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8) throw new Error("not a bytecode bundle: too short");
+  const size = Number(view.getBigUint64(0, true));
+  const index = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
+  const prefix = PYCACHE_PREFIX + "/";
+  let end = 8 + size;
+  for (const [path, length] of index) {
+    if (typeof path !== "string" || !path.startsWith(prefix) || path.includes("/../")) {
+      throw new Error(`a bytecode bundle names ${path}, outside ${prefix}`);
+    }
+    end += length;
+  }
+  if (end !== bytes.byteLength) throw new Error("a bytecode bundle whose index does not add up");
+  let at = 8 + size;
+  for (const [path, length] of index) {
+    FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    FS.writeFile(path, bytes.subarray(at, at + length));
+    at += length;
+  }
+}
+
+/**
+ * bento_wasm's own bytecode, kept across visits under the sha256 of the wheel the worker
+ * installs (a cache of its own, "bento-kernel-bytecode"): the kernel's start imports some
+ * thirty of its modules, compiled from source at every visit otherwise (about 0.1 s of the
+ * boot). The wheel's digest and the cache read run while Pyodide loads.
+ */
+export class WheelBytecode {
+  /** `wheelBytes`: a promise of the wheel's bytes (the worker's preflight fetches them). */
+  constructor(indexURL, wheelBytes) {
+    this.key = null;
+    this.missing = false;
+    this.found = typeof caches === "undefined" || !globalThis.crypto?.subtle
+      ? Promise.resolve(null)
+      : wheelBytes.then(async (buffer) => {
+        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", buffer));
+        const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+        this.key = `${indexURL}bento-bytecode/bento_wasm/${hex}.pycs`;
+        const response = await (await caches.open(WHEEL_CACHE)).match(this.key);
+        return response ? new Uint8Array(await response.arrayBuffer()) : null;
+      }).catch((err) => {
+        console.warn("reading the kernel's kept bytecode failed", err);
+        return null;
+      });
+  }
+
+  /**
+   * Before bento_wasm is imported: write its kept bytecode into the tree and turn bytecode
+   * writing on (into the tree). Resolves to whether bytecode was found.
+   */
+  async restore(pyodide) {
+    const bytes = await this.found;
+    pyodide.runPython(`import sys; sys.pycache_prefix = ${JSON.stringify(PYCACHE_PREFIX)}; sys.dont_write_bytecode = False`);
+    if (bytes) {
+      try {
+        writeBundle(pyodide.FS, bytes);
+        return true;
+      } catch (err) {
+        console.warn("the kernel's kept bytecode is unusable", err); // compiled as without it
+      }
+    }
+    this.missing = this.key !== null;
+    return false;
+  }
+
+  /** After the first cell: keep the bytecode for the next visit if the cache lacked it. */
+  async saveIfMissing(pyodide) {
+    if (!this.missing) return false;
+    this.missing = false;
+    const module = pyodide.pyimport("bento_wasm.browser.bytecode");
+    const proxy = module.bundle(["bento_wasm"]);
+    const bytes = proxy.toJs();
+    proxy.destroy();
+    module.destroy();
+    if (!bytes.length) return false;
+    const cache = await caches.open(WHEEL_CACHE);
+    await cache.put(this.key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    return true;
   }
 }

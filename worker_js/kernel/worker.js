@@ -9,7 +9,10 @@ import { Protocol } from "./protocol.js";
 import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
-import { BytecodeCache } from "./bytecode.js";
+import { BytecodeCache, WheelBytecode } from "./bytecode.js";
+import { loadEachLibraryOnce } from "./dynlibs.js";
+import { inflateWheel, writeWheel } from "./wheel.js";
+import { unpackWheelsFaster } from "./unpack.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -26,6 +29,8 @@ let queue = Promise.resolve();
 let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode, across visits
 let bootOptions = null; // the boot message's options, for what is made after boot
 let bytecodeFailed = false;
+let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
+let handling = false; // a message (cell, transfer, widget message) is being handled
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -103,7 +108,12 @@ installMagics({ get pyodide() { return pyodide; }, get kernel() { return kernel;
 
 // Boot milestones on the worker's User Timing timeline (DevTools > Performance): the breakdown
 // in benchmarks/startup.py was read from them.
-const mark = (what) => performance.mark(`bento: ${what}`);
+// With the boot option `timeline` (benchmarks/startup.py) each is also logged to the console.
+let timeline = false;
+const mark = (what) => {
+  performance.mark(`bento: ${what}`);
+  if (timeline) console.info(`bento timeline ${elapsed().toFixed(3)} ${what}`);
+};
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -124,7 +134,14 @@ self.onmessage = (event) => {
     P = new Protocol(msg.options.protocol);
     T = P.types;
   }
-  queue = queue.then(() => handle(msg));
+  queue = queue.then(async () => {
+    handling = true;
+    try {
+      await handle(msg);
+    } finally {
+      handling = false;
+    }
+  });
 };
 
 async function handle(msg) {
@@ -229,11 +246,17 @@ async function preflight(options) {
 }
 
 async function boot(options) {
+  timeline = Boolean(options.timeline);
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
+    wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
+    const wheelFiles = wheelBytes.then(inflateWheel).catch((err) => {
+      console.warn("unpacking the wheel in JavaScript failed; Python unpacks it", err);
+      return null;
+    });
 
     phase = "loading_runtime";
     status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
@@ -266,11 +289,17 @@ async function boot(options) {
     );
 
     mark("loadPyodide done");
+    loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
+    unpackWheelsFaster(pyodide); // package wheels by bento_wasm/browser/unpack.py
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
     const sitePackages = pyodide.runPython("import sys; [p for p in sys.path if p.endswith('site-packages')][0]");
-    pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+    const files = await wheelFiles; // inflated while Pyodide loaded (wheel.js)
+    if (files) writeWheel(pyodide.FS, files, sitePackages);
+    else pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
+    const kept = await wheelBytecode.restore(pyodide);
+    mark(kept ? "kernel bytecode restored" : "no kernel bytecode kept");
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
     const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
@@ -301,15 +330,25 @@ function hintFor(phase, options, message) {
  */
 async function preload(packages) {
   if (!packages.length) return;
+  // The first cell comes first: the preload's CPU work (unzipping, loading dynlibs) would run
+  // between that cell's own steps, and packages loaded meanwhile would count as the cell's (a
+  // %pip cell's "Successfully installed"). A page that sends none soon enough does not wait.
+  const graceOver = new Promise((resolve) => setTimeout(() => cellStarted || resolve(), PRELOAD_GRACE_MS));
+  await Promise.race([firstCell, graceOver]);
   const t0 = performance.now();
+  mark("preload start");
+  // The kept bytecode is read (browser I/O) and written into its tree while the packages load:
+  // it lies apart from site-packages, and is used by the first import after both are done.
+  const restoring = keptBytecode()?.restore() ?? Promise.resolve(0);
+  restoring.catch(() => {}); // observed below
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
-    // Written once the packages are loaded, here or by the cell that imports them (execute).
-    const restored = keptBytecode() ? await bytecode.restore() : 0;
+    const restored = await restoring;
     mark(`bytecode restored for ${restored} packages`);
+    // The kernel's state stays what it is: busy if a cell runs (it says idle when it ends).
     post(P.make(T.status, {
-      state: P.states.idle,
+      state: handling ? P.states.busy : P.states.idle,
       detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
         (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
       elapsed_s: elapsed(),
@@ -319,6 +358,14 @@ async function preload(packages) {
   }
 }
 
+/** How long the preload waits for a first cell after the kernel is ready (ms). */
+const PRELOAD_GRACE_MS = 200;
+let cellStarted = false; // then the preload waits for the first cell's end
+let firstCellEnded = null;
+const firstCell = new Promise((resolve) => {
+  firstCellEnded = resolve;
+});
+
 /** Whether every preloaded package is loaded (a cell may import them now). */
 function preloaded() {
   const names = bootOptions?.preload || [];
@@ -326,9 +373,9 @@ function preloaded() {
 }
 
 /**
- * The BytecodeCache, made (its Python half imported, the cache read) once the preloaded
- * packages are loaded, by the preload or by the cell that imports them, whichever comes
- * first: nothing of it runs before then, so never before a plain first cell. Null without a
+ * The BytecodeCache: made as the preload starts (its read and write-back run while the
+ * packages load), or by a cell that imports them first; the preload starts after the first
+ * cell (or its grace period), so none of it runs before a plain first cell. Null without a
  * preload or if it cannot be made (imports then compile as before).
  */
 function keptBytecode() {
@@ -343,8 +390,16 @@ function keptBytecode() {
   return bytecode;
 }
 
-/** After a cell: keep the preloaded packages' bytecode for the next visit, once they are imported. */
+/**
+ * After a cell: keep bento_wasm's bytecode (after the first cell, if the cache lacked it) and
+ * the preloaded packages' bytecode (once they are imported) for the next visit.
+ */
 async function keepBytecode() {
+  try {
+    if (await wheelBytecode?.saveIfMissing(pyodide)) mark("kernel bytecode kept");
+  } catch (err) {
+    console.warn("keeping the kernel's bytecode for the next visit failed", err);
+  }
   if (!bytecode) return; // made by the preload or by the first cell that imports its packages
   try {
     const kept = await bytecode.saveIfReady();
@@ -363,10 +418,14 @@ function rawStream(name, text) {
 async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
+  cellStarted = true;
+  mark(`execute ${msg.id} start`);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
+  mark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   // The preloaded packages are loaded: their kept bytecode first, a cell may import them now.
   if (preloaded()) await keptBytecode()?.restore();
+  mark(`execute ${msg.id} restored`);
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
@@ -376,6 +435,7 @@ async function execute(msg) {
     post(P.make(T.error, { id: msg.id, ename: "KeyboardInterrupt", evalue, traceback: [`KeyboardInterrupt: ${evalue}`] }));
     post(P.make(T.execute_reply, { id: msg.id, status: P.replyStatuses.error, execution_count: 0, duration_ms: 0 }));
     currentCell = "";
+    firstCellEnded();
     status("idle", "");
     return;
   }
@@ -402,6 +462,8 @@ async function execute(msg) {
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
     }
   }
+  mark(`execute ${msg.id} ran`);
+  firstCellEnded();
   await keepBytecode(); // after the reply: the cell's result never waits for it
   status("idle", "");
 }

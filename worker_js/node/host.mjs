@@ -12,6 +12,8 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { Protocol } from "../kernel/protocol.js";
 import { loadCellPackages } from "../kernel/packages.js";
+import { loadEachLibraryOnce } from "../kernel/dynlibs.js";
+import { unpackWheelsFaster } from "../kernel/unpack.js";
 
 const startedAt = performance.now();
 const options = JSON.parse(await readFile(process.argv[2], "utf-8"));
@@ -60,6 +62,8 @@ async function boot() {
     stdout: (text) => rawStream("stdout", text),
     stderr: (text) => rawStream("stderr", text),
   });
+  loadEachLibraryOnce(pyodide); // pyarrow's libarrow_python.so once (worker_js/kernel/dynlibs.js)
+  unpackWheelsFaster(pyodide); // package wheels by bento_wasm/browser/unpack.py
   pyodide._api.on_fatal = (err) => fatal(
     `Pyodide suffered a fatal error: ${err && err.message ? err.message : err}`,
     "running",

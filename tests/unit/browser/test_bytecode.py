@@ -124,3 +124,10 @@ def test_nothing_imported_gives_an_empty_bundle_and_bad_pycs_are_refused(bytecod
         bytecode.unbundle(len(short).to_bytes(8, "little") + short + b"abc", str(prefix))
     assert bytecode.imported(["sys", "os"]) and not bytecode.imported(["no_such_module_x"])
     assert not bytecode.imported([])
+
+
+def test_javascript_writes_into_the_tree_python_reads(bytecode):
+    """worker_js/kernel/bytecode.js writes the bundles (and turns writing on for bento_wasm's
+    own bytecode) under its PYCACHE_PREFIX: the same tree as PREFIX here."""
+    script = (ROOT / "worker_js" / "kernel" / "bytecode.js").read_text("utf-8")
+    assert f'export const PYCACHE_PREFIX = "{bytecode.PREFIX}";' in script
