@@ -213,22 +213,31 @@ def write_parts(parts: Sequence[Any], tag: str, where: str) -> tuple[str, list[i
     from .values import IpcPart
 
     sizes = [p.nbytes if isinstance(p, IpcPart) else memoryview(p).nbytes for p in parts]
-    fd, path = reserve(sum(sizes), tag, where)
+
+    def write(file: Any) -> None:
+        for part in parts:
+            if isinstance(part, IpcPart):
+                part.write_to(file)
+            else:
+                file.write(memoryview(part).cast("B"))
+
+    return _filled(sum(sizes), tag, where, write), sizes
+
+
+def _filled(size: int, tag: str, where: str, write: Any) -> str:
+    """A new shared file of ``size`` bytes, written by ``write(file)``; gone if that fails."""
+    fd, path = reserve(size, tag, where)
     try:
         with open(fd, "wb", closefd=False) as file:  # large writes go through, completely
-            for part in parts:
-                if isinstance(part, IpcPart):
-                    part.write_to(file)
-                else:
-                    file.write(memoryview(part).cast("B"))
-        if (written := os.fstat(fd).st_size) != sum(sizes):
-            raise TransferError(f"a shared file got {written} bytes, not {sum(sizes)}; report it")
+            write(file)
+        if (written := os.fstat(fd).st_size) != size:
+            raise TransferError(f"a shared file got {written} bytes, not {size}; report it")
     except BaseException:
         os.unlink(path)
         raise
     finally:
         os.close(fd)
-    return path, sizes
+    return path
 
 
 def segments(parts: Sequence[Any], source: Source) -> list[list[Any]] | None:
@@ -259,21 +268,13 @@ def segments(parts: Sequence[Any], source: Source) -> list[list[Any]] | None:
 
 def write_segments(found: list[list[Any]], tag: str, where: str) -> str:
     """The answer's own file: the segments of kind 0 (:func:`segments`), written in order."""
-    size = sum(s[2] for s in found if s[0] == 0)
-    fd, path = reserve(size, tag, where)
-    try:
-        with open(fd, "wb", closefd=False) as file:
-            for segment in found:
-                for piece in segment[3] if segment[0] == 0 else ():
-                    file.write(memoryview(piece).cast("B"))
-        if (written := os.fstat(fd).st_size) != size:
-            raise TransferError(f"a shared file got {written} bytes, not {size}; report it")
-    except BaseException:
-        os.unlink(path)
-        raise
-    finally:
-        os.close(fd)
-    return path
+
+    def write(file: Any) -> None:
+        for segment in found:
+            for piece in segment[3] if segment[0] == 0 else ():
+                file.write(memoryview(piece).cast("B"))
+
+    return _filled(sum(s[2] for s in found if s[0] == 0), tag, where, write)
 
 
 def place(
