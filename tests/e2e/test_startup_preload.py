@@ -96,6 +96,38 @@ def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, serv
     assert ends == ["idle"], ends
 
 
+# Completion requests one after another until the preload's news arrives: one is being
+# answered when it does (the first loads IPython and jedi, seconds long).
+COMPLETE_UNTIL_PRELOADED_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const kernel = window.kernel;
+  let preloaded = false;
+  kernel.addEventListener("status", (e) => {
+    if (e.detail.detail.startsWith("preloaded")) preloaded = true;
+  });
+  let answered = 0;
+  while (!preloaded && answered < 2000) {
+    await kernel.complete("import o", 8);
+    answered += 1;
+  }
+  return { answered, state: kernel.state };
+})().then(done, (err) => done(String(err)));
+"""
+
+
+def test_the_kernel_stays_idle_when_the_preload_ends_during_a_completion(browser, server):
+    page = visit(browser, server)
+    assert page.text("1 + 1") == "2"  # the preload starts once the first cell is over
+    answer = page.driver.execute_async_script(COMPLETE_UNTIL_PRELOADED_JS)
+    assert answer["answered"] >= 1, answer
+    # said "busy" when a completion was being answered, and nothing said idle after it: the page
+    # then ran Shift+Enter's unfinished block instead of adding a line
+    [preloaded] = [e for e in statuses(page) if e["detail"].startswith("preloaded")]
+    assert preloaded["state"] == "idle", preloaded
+    assert answer["state"] == "idle", answer
+
+
 def test_the_bytecode_is_kept_although_the_page_leaves_once_idle(browser, server):
     first = visit(browser, server)
     kept = first.driver.execute_async_script(IMPORT_THEN_LEAVE_JS)

@@ -30,7 +30,6 @@ let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode
 let bootOptions = null; // the boot message's options, for what is made after boot
 let bytecodeFailed = false;
 let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
-let handling = false; // a message (cell, transfer, widget message) is being handled
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -117,7 +116,9 @@ const mark = (what) => {
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
+let lastState = "starting"; // the state the page was last told (the preload's news keeps it)
 function status(state, detail = "") {
+  lastState = state;
   post(P.make(T.status, { state: P.states[state], detail, elapsed_s: elapsed() }));
 }
 
@@ -134,14 +135,7 @@ self.onmessage = (event) => {
     P = new Protocol(msg.options.protocol);
     T = P.types;
   }
-  queue = queue.then(async () => {
-    handling = true;
-    try {
-      await handle(msg);
-    } finally {
-      handling = false;
-    }
-  });
+  queue = queue.then(() => handle(msg));
 };
 
 async function handle(msg) {
@@ -346,9 +340,10 @@ async function preload(packages) {
     mark("preload done");
     const restored = await restoring;
     mark(`bytecode restored for ${restored} packages`);
-    // The kernel's state stays what it is: busy if a cell runs (it says idle when it ends).
+    // The kernel's state stays what the page was last told: busy while a cell runs (it says
+    // idle when it ends), idle during a completion's answer (which sends no status of its own).
     post(P.make(T.status, {
-      state: handling ? P.states.busy : P.states.idle,
+      state: P.states[lastState],
       detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
         (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
       elapsed_s: elapsed(),
