@@ -113,6 +113,9 @@ const mark = (what) => {
   performance.mark(`bento: ${what}`);
   if (timeline) console.info(`bento timeline ${elapsed().toFixed(3)} ${what}`);
 };
+// Per cell only with `timeline`: a worker never clears its User Timing buffer, and a mark per
+// step of every cell would grow it for as long as the tab is open.
+const cellMark = (what) => timeline && mark(what);
 const elapsed = () => (performance.now() - startedAt) / 1000;
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -414,13 +417,13 @@ async function execute(msg) {
   currentCell = msg.id;
   status("busy", msg.id);
   cellStarted = true;
-  mark(`execute ${msg.id} start`);
+  cellMark(`execute ${msg.id} start`);
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
-  mark(`execute ${msg.id} packages loaded`);
+  cellMark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   // The preloaded packages are loaded: their kept bytecode first, a cell may import them now.
   if (preloaded()) await keptBytecode()?.restore();
-  mark(`execute ${msg.id} restored`);
+  cellMark(`execute ${msg.id} restored`);
   // An interrupt sent while packages loaded is still pending in the buffer: it stops the cell
   // before any of it runs (raised inside Python it would surface at whatever bytecode runs
   // first, possibly in Pyodide's own conversion of the call).
@@ -457,7 +460,7 @@ async function execute(msg) {
       Atomics.store(interruptView, 0, 0); // an interrupt that came too late is not for the next cell
     }
   }
-  mark(`execute ${msg.id} ran`);
+  cellMark(`execute ${msg.id} ran`);
   firstCellEnded();
   await keepBytecode(); // after the reply: the cell's result never waits for it
   status("idle", "");
