@@ -291,6 +291,43 @@ def test_input_and_getpass_wait_for_the_user_and_interrupt_stops_them(page, kern
     assert after["text"].strip() == "'Ada'", "the kernel goes on with its namespace"
 
 
+@pytest.mark.parametrize("kernel", ["serverless", "server"])
+def test_output_after_an_answered_prompt_comes_below_it(page, kernel):
+    """Print, input(), print: the second print is not merged into the first above the prompt."""
+    page.open(kernel, path="notebooks/classic.ipynb")
+    index = page.add_cell("print('a')\nx = input('x? ')\nprint('b', x)")
+    page.queue(index)
+    answer_prompt(page, index, "1")
+    page.wait_done(120)
+    done = page.cells()[index]
+    lines = [line for line in done["text"].splitlines() if line.strip()]
+    assert lines == ["a", "x? 1", "b 1"], done["text"]
+
+
+def test_output_that_arrives_after_its_prompt_is_shown_above_it(page):
+    """A server kernel's print() before input() comes on IOPub, the prompt on the stdin
+    channel, and the server may pass them on in either order (the full run saw it). Here
+    stream messages are held back 400 ms so the prompt always comes first: the output still
+    shows above the waiting box, as it was printed."""
+    page.open("server", path="notebooks/classic.ipynb")
+    page.driver.execute_script(
+        """const notebook = window.bento.notebook, deliver = notebook.onMessage.bind(notebook);
+        notebook.onMessage = (cell, msg) => {
+          if (msg.type === "stream") setTimeout(() => deliver(cell, msg), 400);
+          else deliver(cell, msg);
+        };"""
+    )
+    index = page.add_cell("print('before')\nname = input('Name? ')\nprint('after', name)")
+    page.queue(index)
+    wait_for(lambda: "before" in page.cells()[index]["text"], 120, "the late output", page.problems)
+    answer_prompt(page, index, "Ada")
+    page.wait_done(120)
+    wait_for(lambda: "after Ada" in page.cells()[index]["text"], 10, "the last output", page.problems)
+    done = page.cells()[index]
+    lines = [line for line in done["text"].splitlines() if line.strip()]
+    assert lines == ["before", "Name? Ada", "after Ada"], done["text"]
+
+
 def test_an_answer_that_does_not_reach_the_kernel_asks_again(page):
     """When sending the answer fails (without isolation it is a POST to the server), the
     prompt comes back saying why, and the next answer still reaches the waiting input()."""

@@ -142,12 +142,14 @@ export class OutputArea {
     this.onAdd = onAdd;
     this.outputs = [];
     this.nodes = [];
+    this.pendingInput = null;
   }
 
+  /** Remove every output; a box still waiting for an answer stays (input() still waits). */
   clear() {
     this.outputs = [];
     this.nodes = [];
-    this.container.replaceChildren();
+    this.container.replaceChildren(...(this.pendingInput ? [this.pendingInput] : []));
   }
 
   /** Show outputs read from a file: each kept as it is (no merging of streams). */
@@ -159,7 +161,7 @@ export class OutputArea {
   add(output) {
     const last = this.outputs[this.outputs.length - 1];
     if (last && output.output_type === this.P.types.stream && last.output_type === output.output_type &&
-        last.name === output.name) {
+        last.name === output.name && this._nextToLast()) {
       last.text += output.text;
       this.replace(this.outputs.length - 1, last);
       return;
@@ -172,7 +174,15 @@ export class OutputArea {
     this.onAdd(output);
     this.outputs.push(output);
     this.nodes.push(node);
-    this.container.append(node);
+    // A waiting input box stays last: a server kernel's output printed before input() comes
+    // on IOPub, the prompt on the stdin channel, and the two can arrive in either order.
+    this.container.insertBefore(node, this.pendingInput);
+  }
+
+  /** A new stream merges into the last output only if no answered prompt stands between. */
+  _nextToLast() {
+    const after = this.nodes[this.nodes.length - 1].nextSibling;
+    return after === null || after === this.pendingInput;
   }
 
   replace(index, output) {
