@@ -322,7 +322,8 @@ def test_output_that_arrives_after_its_prompt_is_shown_above_it(page):
     wait_for(lambda: "before" in page.cells()[index]["text"], 120, "the late output", page.problems)
     answer_prompt(page, index, "Ada")
     page.wait_done(120)
-    wait_for(lambda: "after Ada" in page.cells()[index]["text"], 10, "the last output", page.problems)
+    wait_for(lambda: "after Ada" in page.cells()[index]["text"], 10, "the last output",
+             page.problems)  # fmt: skip
     done = page.cells()[index]
     lines = [line for line in done["text"].splitlines() if line.strip()]
     assert lines == ["before", "Name? Ada", "after Ada"], done["text"]
