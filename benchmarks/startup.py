@@ -61,12 +61,17 @@ const source = `
   const t0 = performance.now();
   const { loadPyodide } = await import("${indexURL}pyodide.mjs");
   const pyodide = await loadPyodide({ indexURL: "${indexURL}" });
+  const load_s = (performance.now() - t0) / 1000;
   const value = pyodide.runPython("1 + 1");
-  postMessage({ value, worker_s: (performance.now() - t0) / 1000 });
+  postMessage({ value, load_s, worker_s: (performance.now() - t0) / 1000 });
 `;
 const t0 = performance.now();
 const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module" });
-worker.onmessage = (e) => { worker.terminate(); done({ ...e.data, first_cell_s: (performance.now() - t0) / 1000 }); };
+worker.onmessage = (e) => {
+  const first_cell_s = (performance.now() - t0) / 1000;
+  worker.terminate();
+  done({ ...e.data, first_cell_s, worker_start_s: first_cell_s - e.data.worker_s });
+};
 worker.onerror = (e) => done({ error: e.message });
 """
 
@@ -77,7 +82,8 @@ const done = arguments[arguments.length - 1];
   const config = await (await fetch("./config.json")).json();
   const t0 = performance.now();
   const kernel = new BentoKernel({ ...config, timeline: true }); // the worker logs its marks
-  await kernel.start();
+  const ready = await kernel.start();
+  const worker_start_s = (performance.now() - t0) / 1000 - ready.elapsed_s; // before its first line
   const first = await kernel.execute("1 + 1");
   const first_cell_s = (performance.now() - t0) / 1000;
   const pandas = await kernel.execute("import pandas\\npandas.__version__");
@@ -91,7 +97,7 @@ const done = arguments[arguments.length - 1];
     });
   });
   kernel.shutdown();
-  return { value: first.outputs[0].data["text/plain"], first_cell_s, pandas_ready_s,
+  return { value: first.outputs[0].data["text/plain"], first_cell_s, pandas_ready_s, worker_start_s,
            pandas: pandas.outputs[0].data["text/plain"] };
 })().then(done, (err) => done({ error: err.message }));
 """
@@ -148,6 +154,9 @@ def main() -> None:
             driver.get_log("browser")  # the bare run's: not read
             k = driver.execute_async_script(BENTO_JS)
             timeline = phases(driver)
+            timeline["worker start (page to worker)"] = k["worker_start_s"]
+            timeline["bare: worker start"] = b["worker_start_s"]
+            timeline["bare: loadPyodide"] = b["load_s"]
             for result in (b, k):
                 if "error" in result:
                     raise SystemExit(f"run {run} failed: {result['error']}")
@@ -176,7 +185,9 @@ def main() -> None:
         f"= {cold_ratio:.2f}x the bare first cell"
     )
     print("bento phases (worker marks): cold first visit | returning visits")
-    for name, _, _ in PHASES:
+    names = [name for name, _, _ in PHASES]
+    names += ["worker start (page to worker)", "bare: worker start", "bare: loadPyodide"]
+    for name in names:
         cold_s = f"{cold_phases[name]:.3f} s" if name in cold_phases else "-"
         back = returning_phases.get(name)
         print(f"  {name:<22} {cold_s:>9} | {spread(back, 's') if back else '-'}")

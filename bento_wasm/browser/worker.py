@@ -111,6 +111,8 @@ class WorkerKernel:
         cell imports and that are not installed yet; worker_js/kernel/packages.js installs
         them with micropip from the runtime folder (no network), as JupyterLite installs its
         own wheels. A cell that imports ipywidgets also gets comms (kernel/comms.py)."""
+        if not _WIDGET_WORD.search(code):  # most cells: no parse (and no import) at all
+            return []
         import importlib.util
         import json
 
@@ -118,8 +120,6 @@ class WorkerKernel:
 
         from ..kernel.comms import WIDGET_MODULES
 
-        if not _WIDGET_WORD.search(code):  # most cells: no parse at all
-            return []
         try:
             imported = set(find_imports(self.import_scan_source(code)))
         except SyntaxError:

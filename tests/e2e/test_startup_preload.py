@@ -199,3 +199,40 @@ def test_the_preload_waits_for_a_first_cell_that_outlasts_its_grace(browser, ser
     )
     assert page.text(code) == "[]"
     assert page.text("import pandas\npandas.__version__") == "'2.2.3'"
+
+
+# Imports colorsys (nothing at boot does) and prints how many times its source was compiled.
+COUNT_COMPILES = (
+    "from bento_wasm.browser import stdlib\n"
+    "calls, real = [], stdlib._original\n"
+    "stdlib._original = lambda path, source: (calls.append(path), real(path, source))[1]\n"
+    "import colorsys\n"
+    "stdlib._original = real\n"
+    "print(len(calls), colorsys.rgb_to_hsv(1.0, 0.0, 0.0))"
+)
+
+STDLIB_KEYS_JS = """
+const done = arguments[arguments.length - 1];
+caches.open("bento-stdlib-bytecode").then((c) => c.keys())
+  .then((keys) => done(keys.map((r) => r.url)));
+"""
+
+SPOIL_STDLIB_JS = SPOIL_KERNEL_JS.replace("bento-kernel-bytecode", "bento-stdlib-bytecode")
+
+
+def test_the_standard_library_is_compiled_once_and_kept_for_the_next_visit(browser, server):
+    """Pyodide's zipped stdlib holds sources, and zipimport compiled each module twice per
+    import (bento_wasm/browser/stdlib.py); a returning visit takes the kept code; a spoiled
+    cache costs only the speed."""
+    first = visit(browser, server)
+    assert first.text(COUNT_COMPILES) == "1 (0.0, 1.0, 1.0)\n"
+    keys = wait_for(
+        lambda: first.driver.execute_async_script(STDLIB_KEYS_JS), 30, "the stdlib's bytecode"
+    )
+    assert len(keys) == 1 and keys[0].endswith("/bento-bytecode/python-stdlib.code"), keys
+    second = visit(browser, server)  # a reload: a new worker, the same browser profile
+    assert second.text(COUNT_COMPILES) == "0 (0.0, 1.0, 1.0)\n"
+    assert second.driver.execute_async_script(SPOIL_STDLIB_JS) == 1
+    third = visit(browser, server)
+    assert third.text(COUNT_COMPILES) == "1 (0.0, 1.0, 1.0)\n"
+    assert third.text("import json; json.dumps({'a': 1})") == "'{\"a\": 1}'"

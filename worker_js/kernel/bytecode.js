@@ -7,6 +7,7 @@ const CACHE = "bento-bytecode";
 /** bento_wasm/browser/bytecode.py PREFIX: the bytecode tree in the worker's file system. */
 export const PYCACHE_PREFIX = "/tmp/bento-pycache";
 const WHEEL_CACHE = "bento-kernel-bytecode"; // bento_wasm's own (WheelBytecode)
+const STDLIB_CACHE = "bento-stdlib-bytecode"; // the zipped standard library's (StdlibBytecode)
 
 /** Lock entries of `names` and their dependencies that have modules to import. */
 function closure(pyodide, names) {
@@ -199,6 +200,46 @@ export class WheelBytecode {
     module.destroy();
     if (!bytes.length) return false;
     const cache = await caches.open(WHEEL_CACHE);
+    await cache.put(this.key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    return true;
+  }
+}
+
+/**
+ * The standard library's bytecode (bento_wasm/browser/stdlib.py: Pyodide's zipped stdlib holds
+ * sources, and zipimport compiled each module twice per import), kept in a cache of its own
+ * under the runtime's URL: read while Pyodide loads, installed before the kernel's imports,
+ * kept again after a cell that compiled more (the blob says which Python wrote it).
+ */
+export class StdlibBytecode {
+  constructor(indexURL) {
+    this.key = `${indexURL}bento-bytecode/python-stdlib.code`;
+    this.module = null;
+    this.found = typeof caches === "undefined"
+      ? Promise.resolve(null)
+      : caches.open(STDLIB_CACHE).then((cache) => cache.match(this.key))
+        .then(async (response) => (response ? new Uint8Array(await response.arrayBuffer()) : null))
+        .catch((err) => {
+          console.warn("reading the standard library's kept bytecode failed", err);
+          return null;
+        });
+  }
+
+  /** Before the kernel's imports: compile each zipped module once, from kept code if it has it. */
+  async install(pyodide) {
+    const bytes = await this.found;
+    this.module = pyodide.pyimport("bento_wasm.browser.stdlib");
+    return this.module.install(bytes);
+  }
+
+  /** After a cell: keep the code again if the cell compiled more modules. */
+  async saveIfGrown() {
+    if (!this.module || typeof caches === "undefined") return false;
+    const proxy = this.module.dump();
+    const bytes = proxy.toJs();
+    proxy.destroy();
+    if (!bytes.length) return false;
+    const cache = await caches.open(STDLIB_CACHE);
     await cache.put(this.key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
     return true;
   }

@@ -9,7 +9,7 @@ import { Protocol } from "./protocol.js";
 import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
-import { BytecodeCache, WheelBytecode } from "./bytecode.js";
+import { BytecodeCache, StdlibBytecode, WheelBytecode } from "./bytecode.js";
 import { loadEachLibraryOnce } from "./dynlibs.js";
 import { inflateWheel, writeWheel } from "./wheel.js";
 import { unpackWheelsFaster } from "./unpack.js";
@@ -30,6 +30,7 @@ let bytecode = null; // BytecodeCache: the preloaded packages' compiled bytecode
 let bootOptions = null; // the boot message's options, for what is made after boot
 let bytecodeFailed = false;
 let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
+let stdlibBytecode = null; // StdlibBytecode: the zipped standard library's, across visits
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -250,6 +251,7 @@ async function boot(options) {
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
     wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
+    stdlibBytecode = new StdlibBytecode(options.indexURL);
     const wheelFiles = wheelBytes.then(inflateWheel).catch((err) => {
       console.warn("unpacking the wheel in JavaScript failed; Python unpacks it", err);
       return null;
@@ -297,6 +299,7 @@ async function boot(options) {
     else pyodide.unpackArchive(wheel, "wheel", { extractDir: sitePackages });
     const kept = await wheelBytecode.restore(pyodide);
     mark(kept ? "kernel bytecode restored" : "no kernel bytecode kept");
+    mark(`standard library bytecode for ${await stdlibBytecode.install(pyodide)} modules`);
     const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
     const { protocol, interruptBuffer, stdinBuffer, ...kernelOptions } = options;
     kernel = workerModule.start(post, pyodide.toPy(kernelOptions));
@@ -397,6 +400,11 @@ async function keepBytecode() {
     if (await wheelBytecode?.saveIfMissing(pyodide)) mark("kernel bytecode kept");
   } catch (err) {
     console.warn("keeping the kernel's bytecode for the next visit failed", err);
+  }
+  try {
+    if (await stdlibBytecode?.saveIfGrown()) mark("standard library bytecode kept");
+  } catch (err) {
+    console.warn("keeping the standard library's bytecode for the next visit failed", err);
   }
   if (!bytecode) return; // made by the preload or by the first cell that imports its packages
   try {

@@ -87,6 +87,8 @@ async function boot() {
   if (options.preload && options.preload.length) {
     await pyodide.loadPackage(options.preload, { messageCallback: () => {}, errorCallback: (m) => process.stderr.write(m + "\n") });
   }
+  // Each zipped stdlib module compiled once, not twice (bento_wasm/browser/stdlib.py).
+  pyodide.pyimport("bento_wasm.browser.stdlib").install();
   const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
   kernel = workerModule.start(post, pyodide.toPy(options.kernelOptions));
   workerModule.destroy();
