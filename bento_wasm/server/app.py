@@ -29,7 +29,14 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode
 from . import api, dataapi, packages
 from .scheduleapi import handlers as schedule_handlers
 from .sessionapi import handlers as session_handlers
-from .static import AssetHandler, ConfigHandler, PublicAssetHandler, latest_wheel
+from .static import (
+    AssetHandler,
+    ConfigHandler,
+    PublicAssetHandler,
+    VersionedAssetHandler,
+    files_version,
+    latest_wheel,
+)
 from .stdinapi import handlers as stdin_handlers
 
 __all__ = ["BentoApp"]
@@ -60,6 +67,9 @@ def default_runtime_dir() -> str:
 
 def default_wheels_dir() -> str:
     return str(REPO / "wheels") if in_checkout() else str(_cache() / "wheels")
+
+
+PROTOCOL_DIR = str(resources.files("bento_wasm"))  # protocol.json, served with the worker
 
 
 def default_worker_dir() -> str:
@@ -240,8 +250,11 @@ class BentoApp(ExtensionApp):
         return {
             "indexURL": url_path_join(base, "pyodide") + "/",
             "wheelURL": url_path_join(base, "wheels", wheel.name) if wheel else "",
-            "workerURL": url_path_join(base, "kernel", "worker.js"),
-            "protocolURL": url_path_join(base, "kernel", "protocol.json"),
+            # Versioned: immutable, so a returning visit starts the worker with no round trip.
+            "workerURL": url_path_join(base, "kernel", f"v-{self.kernel_version()}", "worker.js"),
+            "protocolURL": url_path_join(
+                base, "kernel", f"v-{self.kernel_version()}", "protocol.json"
+            ),
             "preload": list(self.preload),
             "bootTimeoutMs": self.boot_timeout_ms,
             # The page adds the token from its own URL (?token=...); see kernel.js.
@@ -256,9 +269,14 @@ class BentoApp(ExtensionApp):
             "serverKernel": {"name": "python3", "setup": list(self.server_kernel_setup)},
         }
 
+    def kernel_version(self) -> str:
+        """The digest of the worker's scripts and protocol.json, as served now."""
+        return files_version(Path(self.worker_dir) / "kernel", Path(PROTOCOL_DIR) / "protocol.json")
+
     def initialize_handlers(self) -> None:
-        protocol_dir = str(resources.files("bento_wasm"))
+        protocol_dir = PROTOCOL_DIR
         worker = Path(self.worker_dir)
+        versioned = {"version": self.kernel_version}
         self.handlers.extend(
             [
                 (
@@ -269,6 +287,16 @@ class BentoApp(ExtensionApp):
                 (r"/bento/config.json", ConfigHandler, {"config": self.kernel_config}),
                 (r"/bento/static/pyodide/(.*)", AssetHandler, {"path": self.runtime_dir}),
                 (r"/bento/static/wheels/(.*)", PublicAssetHandler, {"path": self.wheels_dir}),
+                (
+                    r"/bento/static/kernel/v-([0-9a-f]{16})/(protocol\.json)",
+                    VersionedAssetHandler,
+                    {"path": protocol_dir, **versioned},
+                ),
+                (
+                    r"/bento/static/kernel/v-([0-9a-f]{16})/(.*)",
+                    VersionedAssetHandler,
+                    {"path": str(worker / "kernel"), **versioned},
+                ),
                 (r"/bento/static/kernel/(protocol\.json)", AssetHandler, {"path": protocol_dir}),
                 (r"/bento/static/kernel/(.*)", AssetHandler, {"path": str(worker / "kernel")}),
                 (r"/bento/static/page/(.*)", AssetHandler, {"path": str(worker / "dist")}),

@@ -7,11 +7,15 @@ cross-origin isolated so interrupts can reach Python through a SharedArrayBuffer
 Caching: every file carries validators (ETag, Last-Modified), so a returning visit
 revalidates with 304s (``no-cache``). The package files that a folder's
 ``pyodide-lock.json`` names (numpy-2.0.2-....whl; the lock holds their sha256, which Pyodide
-checks) never change under their name: they are ``immutable`` and not even revalidated.
+checks) never change under their name: they are ``immutable`` and not even revalidated. So are
+the worker's scripts under a versioned path (``/bento/static/kernel/v-<digest>/worker.js``,
+the digest of their folder's files: :class:`VersionedAssetHandler`), which the kernel config
+names: a worker starts without a round trip per module.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 from pathlib import Path
@@ -24,6 +28,8 @@ __all__ = [
     "AssetHandler",
     "ConfigHandler",
     "PublicAssetHandler",
+    "VersionedAssetHandler",
+    "files_version",
     "isolation_headers",
     "locked_files",
 ]
@@ -91,6 +97,50 @@ class PublicAssetHandler(AssetHandler):
         super().set_extra_headers(path)
         self.set_header("Access-Control-Allow-Origin", "*")
         self.set_header("Cross-Origin-Resource-Policy", "cross-origin")
+
+
+_VERSIONS: dict[tuple[str, ...], tuple[tuple[tuple[str, int, int], ...], str]] = {}
+
+
+def files_version(*paths: Path) -> str:
+    """A digest of these files and of the files directly in these folders (names and contents),
+    16 hex digits; computed again only when a file's size or modification time changes."""
+    files = sorted(
+        q for p in map(Path, paths) for q in (p.iterdir() if p.is_dir() else [p]) if q.is_file()
+    )
+    stamps = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    key = tuple(str(p) for p in paths)
+    cached = _VERSIONS.get(key)
+    if cached and cached[0] == stamps:
+        return cached[1]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    version = digest.hexdigest()[:16]
+    _VERSIONS[key] = (stamps, version)
+    return version
+
+
+class VersionedAssetHandler(AssetHandler):
+    """A folder under ``.../v-<version>/``: ``immutable`` while ``version()`` (of the files
+    served now) is the one in the path; a stale version (a page from before an upgrade) gets
+    the current files, revalidated as elsewhere, so no cache keeps them under the old name."""
+
+    def initialize(self, path: str, version: Any, default_filename: str | None = None) -> None:  # type: ignore[override]
+        super().initialize(path, default_filename)
+        self._version = version
+
+    async def get(self, version: str, path: str, include_body: bool = True) -> None:  # type: ignore[override]
+        self._current = version == self._version()
+        await super().get(path, include_body)
+
+    def head(self, version: str, path: str) -> Any:  # type: ignore[override]
+        return self.get(version, path, include_body=False)
+
+    def set_extra_headers(self, path: str) -> None:
+        super().set_extra_headers(path)
+        if self._current:
+            self.set_header("Cache-Control", IMMUTABLE)
 
 
 class ConfigHandler(web.RequestHandler):

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from bento_wasm.server.static import IMMUTABLE, locked_files
+from bento_wasm.server.static import IMMUTABLE, files_version, locked_files
 from tests.helpers import RUNTIME, BentoServer
 
 PANDAS = "pandas-2.2.3-cp312-cp312-pyodide_2024_0_wasm32.whl"
@@ -61,3 +61,41 @@ def test_the_lock_is_read_again_when_it_changes_and_a_bad_lock_makes_nothing_imm
     (folder / "pyodide-lock.json").write_text("{not json")
     os.utime(folder / "pyodide-lock.json", (2, 2))
     assert locked_files(folder) == frozenset()
+
+
+def test_the_worker_is_served_immutable_under_its_version_and_a_stale_version_revalidates(server):
+    """The config names the worker's scripts under a digest of their files: a returning visit
+    starts the worker with no round trip per module; a page from before an upgrade (another
+    digest) gets the current files, revalidated, so no cache keeps them under the old name."""
+    config = server.config()
+    worker, protocol = config["workerURL"], config["protocolURL"]
+    assert worker.rsplit("/", 2)[1].startswith("v-") and worker.endswith("/worker.js"), worker
+    assert protocol.rsplit("/", 1)[0] == worker.rsplit("/", 1)[0], (worker, protocol)
+    status, headers = get(server.url + worker)
+    assert status == 200 and headers["Cache-Control"] == IMMUTABLE
+    assert "javascript" in headers["Content-Type"], headers["Content-Type"]
+    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    module = worker.replace("worker.js", "protocol.js")  # what worker.js imports, beside it
+    assert get(server.url + module)[1]["Cache-Control"] == IMMUTABLE
+    status, headers = get(server.url + protocol)
+    assert status == 200 and headers["Cache-Control"] == IMMUTABLE
+    with urllib.request.urlopen(server.url + protocol) as response:
+        assert json.loads(response.read())["name"] == "bento-wasm worker protocol"
+    request = urllib.request.Request(server.url + worker, method="HEAD")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200 and response.headers["Cache-Control"] == IMMUTABLE
+    stale = worker.replace(worker.rsplit("/", 2)[1], "v-0123456789abcdef")
+    status, headers = get(server.url + stale)
+    assert status == 200 and headers["Cache-Control"] == "no-cache"
+    assert get(server.url + stale.replace("worker.js", "no-such.js"))[0] == 404
+
+
+def test_the_version_follows_the_files(tmp_path):
+    (tmp_path / "worker.js").write_text("one")
+    (tmp_path / "protocol.json").write_text("{}")
+    first = files_version(tmp_path / "worker.js", tmp_path / "protocol.json")
+    assert files_version(tmp_path, tmp_path / "protocol.json") != first  # another set of files
+    assert files_version(tmp_path / "worker.js", tmp_path / "protocol.json") == first
+    (tmp_path / "worker.js").write_text("two")
+    os.utime(tmp_path / "worker.js", (1, 1))
+    assert files_version(tmp_path / "worker.js", tmp_path / "protocol.json") != first
