@@ -213,7 +213,9 @@ function withTimeout(promise, ms, what) {
 async function checkedFetch(url, { method = "GET", mime = null } = {}) {
   let response;
   try {
-    response = await fetch(url, { method });
+    // A HEAD stays out of the HTTP cache: Chromium lets one request at a time use a URL's entry,
+    // so a HEAD revalidating the entry held back loadPyodide's GET of the same file meanwhile.
+    response = await fetch(url, method === "HEAD" ? { method, cache: "no-store" } : { method });
   } catch (err) {
     throw new Error(`cannot reach ${url}: ${err.message}`);
   }
