@@ -58,6 +58,34 @@ def wheel_path() -> Path:
     return wheels[-1]
 
 
+_NODE_PYODIDE_HOST = """
+import { readFileSync } from "node:fs";
+const [, , runtime, indexURL, wheelFile, codeFile, packages] = process.argv;
+const { loadPyodide } = await import(runtime);
+const pyodide = await loadPyodide({ indexURL });
+const wheel = new Uint8Array(readFileSync(wheelFile));
+const site = pyodide.runPython("import site; site.getsitepackages()[0]");
+pyodide.unpackArchive(wheel, "wheel", { extractDir: site });
+if (packages) await pyodide.loadPackage(packages.split(","), { messageCallback: () => {} });
+console.log(pyodide.runPython(readFileSync(codeFile, "utf8")));
+"""
+
+
+def run_in_node_pyodide(code: str, folder: Path, packages: tuple[str, ...] = ()) -> str:
+    """Run ``code`` in real Pyodide under Node.js (Debian's; the assembled runtime, the built
+    wheel unpacked into site-packages, ``packages`` loaded from the runtime first): the text of
+    its last expression's value, which is the last line printed."""
+    host, script = folder / "host.mjs", folder / "code.py"
+    host.write_text(_NODE_PYODIDE_HOST)
+    script.write_text(code)
+    node = shutil.which("node") or "node"
+    argv = [node, str(host), (RUNTIME / "pyodide.mjs").as_uri(), str(RUNTIME) + "/"]
+    argv += [str(wheel_path()), str(script), ",".join(packages)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Debian Chromium driven by Selenium, with a fresh profile."""

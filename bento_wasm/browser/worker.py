@@ -44,6 +44,9 @@ class WorkerKernel:
 
         pip.install(self.kernel, options)  # %pip, and micropip pointed at the package index
         self._install_stdin(options)
+        from . import timezones
+
+        timezones.install()  # pandas' import reads one zone file, not dateutil's ~350
         if options.get("run"):  # a headless run: data cells read prefetched files (bento run)
             from ..runs import sandbox
 

@@ -6,28 +6,16 @@ returning visit) is tested in tests/e2e/test_startup_preload.py."""
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
-from tests.helpers import ROOT, wheel_path
+from tests.helpers import RUNTIME, run_in_node_pyodide
 
 NODE = shutil.which("node")
-RUNTIME = ROOT / "runtime" / "pyodide"
 pytestmark = pytest.mark.skipif(
     NODE is None or not (RUNTIME / "pyodide.mjs").is_file(),
     reason="Node.js or the assembled runtime is missing (./dev setup)",
 )
-
-HOST = """
-import { readFileSync } from "node:fs";
-const { loadPyodide } = await import(process.argv[2]);
-const pyodide = await loadPyodide({ indexURL: process.argv[3] });
-const wheel = new Uint8Array(readFileSync(process.argv[4]));
-const site = pyodide.runPython("import site; site.getsitepackages()[0]");
-pyodide.unpackArchive(wheel, "wheel", { extractDir: site });
-console.log(pyodide.runPython(readFileSync(process.argv[5], "utf8")));
-"""
 
 # Each case imports colorsys (nothing at boot does) afresh and counts the real compiles.
 CASES = """
@@ -80,24 +68,7 @@ json.dumps(out)
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("stdlib")
-    (folder / "host.mjs").write_text(HOST)
-    (folder / "cases.py").write_text(CASES)
-    out = subprocess.run(
-        [
-            NODE,
-            str(folder / "host.mjs"),
-            (RUNTIME / "pyodide.mjs").as_uri(),
-            str(RUNTIME) + "/",
-            str(wheel_path()),
-            str(folder / "cases.py"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(run_in_node_pyodide(CASES, tmp_path_factory.mktemp("stdlib")))
 
 
 def test_zipimport_compiled_twice_and_now_once(results):
