@@ -3,6 +3,8 @@ bytecode.js): pyarrow's big library is loaded once, the kernel says busy while a
 if the preload ends meanwhile, and the bytecode of a visit is kept although the page goes away
 as soon as the kernel says idle (benchmarks/startup.py does; a user closing the tab does)."""
 
+import re
+
 import pytest
 
 from tests.helpers import BentoServer, PageKernel, chromium, wait_for
@@ -62,8 +64,20 @@ def statuses(page):
     ]
 
 
-def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
-    page = visit(browser, server)
+def marks(driver):
+    """The worker's timeline marks logged so far (the kernel option ``timeline``)."""
+    found = [MARK.search(entry["message"]) for entry in driver.get_log("browser")]
+    return [m.group(1).strip() for m in found if m]
+
+
+MARK = re.compile(r"bento timeline [\d.]+ ([^\"]+)")
+
+
+@pytest.mark.parametrize("prefetch", [True, False], ids=["prefetched", "unpacked-in-python"])
+def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server, prefetch):
+    page = PageKernel(browser, server)
+    started = page.start(timeline=True, prefetch=prefetch)
+    assert started["ok"], started
     code = (
         "import pyarrow as pa, pyodide_js, js\n"
         "libs = pyodide_js._module.LDSO.loadedLibsByName\n"
@@ -73,14 +87,22 @@ def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
         "print(int(pa.table({'a': [1, 2, 3]}).to_pandas().a.sum()))"
     )
     assert page.text(code) == "True\n6\n"
-    # unpacked by bento_wasm/browser/unpack.py, recorded as Pyodide records its own
+    # the same files and records whichever way the wheels were unpacked: inflated by the
+    # prefetch's helper worker while Pyodide booted (worker_js/kernel/prefetch.js), or by
+    # bento_wasm/browser/unpack.py; recorded as Pyodide records its own
     record = (
         "import sys, importlib.metadata as md\n"
         "d = md.distribution('pandas')\n"
         "print('bento_wasm.browser.unpack' in sys.modules, d.read_text('INSTALLER'),"
         " d.read_text('PYODIDE_SOURCE'), len(d.files), all(f.locate().is_file() for f in d.files))"
     )
-    assert page.text(record) == "True pyodide.loadPackage pyodide 396 True\n"
+    assert page.text(record) == f"{not prefetch} pyodide.loadPackage pyodide 396 True\n"
+    seen = marks(browser)
+    assert ("prefetched 7 wheels" in seen) == prefetch, "; ".join(seen)
+    # every library of numpy, pandas and pyarrow instantiated from a module compiled ahead
+    [libraries] = [m for m in seen if m.startswith("libraries:")]
+    ahead, from_bytes = map(int, re.findall(r"\d+", libraries))
+    assert ahead >= 70 and from_bytes == 0, libraries
 
 
 def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, server):

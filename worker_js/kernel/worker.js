@@ -10,9 +10,10 @@ import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 import { BytecodeCache, StdlibBytecode, WheelBytecode } from "./bytecode.js";
-import { loadEachLibraryOnce } from "./dynlibs.js";
+import { dynlibCounts, loadEachLibraryOnce } from "./dynlibs.js";
 import { inflateWheel, writeWheel } from "./wheel.js";
 import { unpackWheelsFaster } from "./unpack.js";
+import { PackagePrefetch } from "./prefetch.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -31,6 +32,7 @@ let bootOptions = null; // the boot message's options, for what is made after bo
 let bytecodeFailed = false;
 let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
 let stdlibBytecode = null; // StdlibBytecode: the zipped standard library's, across visits
+let prefetch = null; // PackagePrefetch: the preload's wheels, fetched and inflated while Pyodide boots
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -250,6 +252,13 @@ async function boot(options) {
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
+    if (options.preload?.length && options.prefetch !== false && typeof Worker === "function") {
+      prefetch = new PackagePrefetch(options.indexURL, options.preload); // a helper worker
+      prefetch.done.then(() => {
+        mark(`prefetched ${prefetch.received} wheels`);
+        for (const failure of prefetch.failures) console.warn(`prefetching ${failure}; Pyodide's loader unpacks it`);
+      });
+    }
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
     wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
@@ -291,7 +300,7 @@ async function boot(options) {
 
     mark("loadPyodide done");
     loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
-    unpackWheelsFaster(pyodide); // package wheels by bento_wasm/browser/unpack.py
+    unpackWheelsFaster(pyodide, prefetch); // package wheels: prefetched, or browser/unpack.py
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -343,9 +352,11 @@ async function preload(packages) {
   // it lies apart from site-packages, and is used by the first import after both are done.
   const restoring = keptBytecode()?.restore() ?? Promise.resolve(0);
   restoring.catch(() => {}); // observed below
+  await prefetchDone();
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
+    mark(`libraries: ${dynlibCounts.ahead} compiled ahead, ${dynlibCounts.bytes} from their bytes`);
     const restored = await restoring;
     mark(`bytecode restored for ${restored} packages`);
     // The kernel's state stays what the page was last told: busy while a cell runs (it says
@@ -358,8 +369,13 @@ async function preload(packages) {
     }));
   } catch (err) {
     rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`);
+  } finally {
+    prefetch?.wheels.clear(); // what the loader did not take is not kept for nothing
   }
 }
+
+/** Until the prefetch's helper is done (bounded: prefetch.js). */
+const prefetchDone = () => prefetch?.done;
 
 /** How long the preload waits for a first cell after the kernel is ready (ms). */
 const PRELOAD_GRACE_MS = 200;
@@ -428,6 +444,7 @@ async function execute(msg) {
   status("busy", msg.id);
   cellStarted = true;
   cellMark(`execute ${msg.id} start`);
+  if (prefetch?.wanted(pyodide, msg.code)) await prefetchDone(); // its packages come inflated
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   cellMark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
