@@ -1,17 +1,18 @@
-// The preload's package wheels, fetched and inflated while Pyodide boots.
+// The preload's package wheels, fetched and inflated by a helper worker.
 //
-// Pyodide's loadPackage fetches each wheel once the preload starts (after the first cell) and
-// unpacks it in Python, one package after another: about 0.7 s of a returning visit's preload
-// went to inflating numpy, pandas, pyarrow and their dependencies in WebAssembly zlib. Here a
-// helper worker (prefetch_worker.js, on the other core) fetches the same files from the start
-// (the locked files are immutable: the HTTP cache answers on a returning visit), checks each
-// against the lock's sha256 and inflates it with the browser's own zlib; when Pyodide's loader
-// then unpacks that wheel (unpack.js), its files are only written into the file system (which
-// takes ownership of the buffers: no copy).
+// Pyodide's loadPackage unpacks each wheel in Python, one package after another: about 0.7 s
+// of a returning visit's preload went to inflating numpy, pandas, pyarrow and their
+// dependencies in WebAssembly zlib. Here a helper worker (prefetch_worker.js, on another core)
+// fetches the same files (the locked files are immutable: the HTTP cache answers on a returning
+// visit), checks each against the lock's sha256 and inflates it with the browser's own zlib;
+// when Pyodide's loader then unpacks that wheel (unpack.js), its files are only written into
+// the file system (which takes ownership of the buffers: no copy).
 //
-// Nothing waits for it but the preload, after the first cell. A wheel not prefetched (the
-// helper failed, was slower, a sha256 that is not the lock's, a Node.js host without it) is
-// unpacked as before, from the bytes Pyodide fetched and checked.
+// worker.js starts it when the preload starts (after the first cell: started with the boot,
+// its fetching, hashing and inflating slowed the boot down on two cores) or when a cell
+// imports a preloaded package first. A wheel not prefetched (the helper failed, a sha256 that
+// is not the lock's, a Node.js host without it) is unpacked as before, from the bytes
+// Pyodide fetched and checked.
 
 /** How long the preload waits for the helper at most (ms): past that, it unpacks itself. */
 const WAIT_MS = 30000;
@@ -56,26 +57,6 @@ export class PackagePrefetch {
       this.stop();
     };
     this.helper.postMessage({ indexURL, packages });
-  }
-
-  /**
-   * Whether a cell's code should wait for the prefetch before it loads its packages: it imports
-   * one being prefetched (else Pyodide's loader would fetch and unpack it meanwhile). A cell
-   * that imports none of them never waits.
-   */
-  wanted(pyodide, code) {
-    if (this.settled || !this.planned.size) return false;
-    const byImport = pyodide._api?._import_name_to_package_name;
-    if (!byImport) return false;
-    let imports = null;
-    try {
-      imports = pyodide.code.find_imports(code);
-      return imports.toJs().some((name) => this.planned.has(byImport.get(name.split(".")[0])));
-    } catch {
-      return false; // not Python we can scan: the cell's own error says why
-    } finally {
-      imports?.destroy();
-    }
   }
 
   /** The inflated files of `fileName` if prefetched with the sha256 `sha256` (once; else null). */

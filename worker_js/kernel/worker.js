@@ -32,7 +32,7 @@ let bootOptions = null; // the boot message's options, for what is made after bo
 let bytecodeFailed = false;
 let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
 let stdlibBytecode = null; // StdlibBytecode: the zipped standard library's, across visits
-let prefetch = null; // PackagePrefetch: the preload's wheels, fetched and inflated while Pyodide boots
+let prefetch = null; // PackagePrefetch: the preload's wheels, fetched and inflated by a helper worker
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -252,13 +252,6 @@ async function boot(options) {
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
-    if (options.preload?.length && options.prefetch !== false && typeof Worker === "function") {
-      prefetch = new PackagePrefetch(options.indexURL, options.preload); // a helper worker
-      prefetch.done.then(() => {
-        mark(`prefetched ${prefetch.received} wheels`);
-        for (const failure of prefetch.failures) console.warn(`prefetching ${failure}; Pyodide's loader unpacks it`);
-      });
-    }
     const wheelBytes = preflight(options);
     wheelBytes.catch(() => {}); // observed below, through Promise.all
     wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
@@ -300,7 +293,8 @@ async function boot(options) {
 
     mark("loadPyodide done");
     loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
-    unpackWheelsFaster(pyodide, prefetch); // package wheels: prefetched, or browser/unpack.py
+    // package wheels: inflated by the prefetch, or by browser/unpack.py
+    unpackWheelsFaster(pyodide, { take: (name, sha256) => prefetch?.take(name, sha256) ?? null });
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -374,8 +368,56 @@ async function preload(packages) {
   }
 }
 
-/** Until the prefetch's helper is done (bounded: prefetch.js). */
-const prefetchDone = () => prefetch?.done;
+/**
+ * Start the prefetch's helper (once; not before the first cell: its fetching, hashing and
+ * inflating would compete with the boot for the CPU) and wait until it is done (bounded:
+ * prefetch.js). Nothing to wait for if the kernel option `prefetch` is false.
+ */
+function prefetchDone() {
+  const options = bootOptions;
+  if (!prefetch && options?.preload?.length && options.prefetch !== false && typeof Worker === "function") {
+    prefetch = new PackagePrefetch(options.indexURL, options.preload);
+    prefetch.done.then(() => {
+      mark(`prefetched ${prefetch.received} wheels`);
+      for (const failure of prefetch.failures) console.warn(`prefetching ${failure}; Pyodide's loader unpacks it`);
+    });
+  }
+  return prefetch?.done;
+}
+
+let closure = null;
+/** The preloaded packages and everything they depend on (the lock's names). */
+function preloadClosure() {
+  if (closure) return closure;
+  const packages = pyodide._api?.lockfile_packages || {};
+  closure = new Set();
+  const visit = (name) => {
+    const pkg = packages[name.toLowerCase().replace(/[-_.]+/g, "-")];
+    if (!pkg || closure.has(pkg.name)) return;
+    closure.add(pkg.name);
+    (pkg.depends || []).forEach(visit);
+  };
+  (bootOptions?.preload || []).forEach(visit);
+  return closure;
+}
+
+/** Whether a cell imports a preloaded package (or a dependency) that is not loaded yet. */
+function importsPreloaded(code) {
+  const names = bootOptions?.preload || [];
+  if (!names.length || preloaded()) return false;
+  const byImport = pyodide._api?._import_name_to_package_name;
+  let imports = null;
+  try {
+    imports = pyodide._api.pyodide_code.find_imports(kernel.import_scan_source(code)); // as loadCellPackages
+    const wanted = imports.toJs().map((name) => byImport?.get(name));
+    const closure = preloadClosure();
+    return wanted.some((pkg) => pkg && closure.has(pkg) && !(pkg in pyodide.loadedPackages));
+  } catch {
+    return false; // not Python we can scan: the cell's own error says why
+  } finally {
+    imports?.destroy();
+  }
+}
 
 /** How long the preload waits for a first cell after the kernel is ready (ms). */
 const PRELOAD_GRACE_MS = 200;
@@ -444,7 +486,7 @@ async function execute(msg) {
   status("busy", msg.id);
   cellStarted = true;
   cellMark(`execute ${msg.id} start`);
-  if (prefetch?.wanted(pyodide, msg.code)) await prefetchDone(); // its packages come inflated
+  if (importsPreloaded(msg.code)) await prefetchDone(); // its packages come inflated
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   cellMark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
