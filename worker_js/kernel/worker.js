@@ -385,20 +385,21 @@ function prefetchDone() {
   return prefetch?.done;
 }
 
-let closure = null;
+let preloadNames = null;
 /** The preloaded packages and everything they depend on (the lock's names). */
 function preloadClosure() {
-  if (closure) return closure;
+  if (preloadNames) return preloadNames;
   const packages = pyodide._api?.lockfile_packages || {};
-  closure = new Set();
+  const found = new Set();
   const visit = (name) => {
     const pkg = packages[name.toLowerCase().replace(/[-_.]+/g, "-")];
-    if (!pkg || closure.has(pkg.name)) return;
-    closure.add(pkg.name);
+    if (!pkg || found.has(pkg.name)) return;
+    found.add(pkg.name);
     (pkg.depends || []).forEach(visit);
   };
   (bootOptions?.preload || []).forEach(visit);
-  return closure;
+  preloadNames = found;
+  return found;
 }
 
 /** Whether a cell imports a preloaded package (or a dependency) that is not loaded yet. */
