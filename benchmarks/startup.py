@@ -110,7 +110,6 @@ PHASES = (
     ("wheel + kernel start", "loadPyodide done", "kernel started"),
     ("first cell", "execute cell-1 start", "execute cell-1 ran"),
     ("preload (loadPackage)", "preload start", "preload done"),
-    ("  of it: prefetch", "preload start", "prefetched"),
     ("bytecode write-back, after", "preload done", "bytecode restored for"),
     ("import pandas", "execute cell-2 restored", "execute cell-2 ran"),
 )

@@ -13,7 +13,6 @@ import { BytecodeCache, StdlibBytecode, WheelBytecode } from "./bytecode.js";
 import { dynlibCounts, loadEachLibraryOnce } from "./dynlibs.js";
 import { inflateWheel, writeWheel } from "./wheel.js";
 import { unpackWheelsFaster } from "./unpack.js";
-import { PackagePrefetch } from "./prefetch.js";
 
 const startedAt = performance.now();
 let P = null; // the Protocol, from the boot message
@@ -32,7 +31,6 @@ let bootOptions = null; // the boot message's options, for what is made after bo
 let bytecodeFailed = false;
 let wheelBytecode = null; // WheelBytecode: bento_wasm's own bytecode, across visits
 let stdlibBytecode = null; // StdlibBytecode: the zipped standard library's, across visits
-let prefetch = null; // PackagePrefetch: the preload's wheels, fetched and inflated by a helper worker
 
 // input() and getpass(): Python blocks in read(request) until the page answers. Cross-origin
 // isolated: the page writes the answer into the shared stdin buffer (BentoKernel.sendInput)
@@ -293,8 +291,7 @@ async function boot(options) {
 
     mark("loadPyodide done");
     loadEachLibraryOnce(pyodide); // pyarrow's 40 MB libarrow_python.so once, not twice
-    // package wheels: inflated by the prefetch, or by browser/unpack.py
-    unpackWheelsFaster(pyodide, { take: (name, sha256) => prefetch?.take(name, sha256) ?? null });
+    unpackWheelsFaster(pyodide); // package wheels by bento_wasm/browser/unpack.py
     phase = "installing";
     status("installing", `installing ${options.wheelURL.split("/").pop()}`);
     // sys.path already names site-packages; sysconfig would cost 30 ms here.
@@ -346,7 +343,6 @@ async function preload(packages) {
   // it lies apart from site-packages, and is used by the first import after both are done.
   const restoring = keptBytecode()?.restore() ?? Promise.resolve(0);
   restoring.catch(() => {}); // observed below
-  await prefetchDone();
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
@@ -363,60 +359,6 @@ async function preload(packages) {
     }));
   } catch (err) {
     rawStream("stderr", `preloading ${packages.join(", ")} failed: ${err.message}`);
-  } finally {
-    prefetch?.wheels.clear(); // what the loader did not take is not kept for nothing
-  }
-}
-
-/**
- * Start the prefetch's helper (once; not before the first cell: its fetching, hashing and
- * inflating would compete with the boot for the CPU) and wait until it is done (bounded:
- * prefetch.js). Nothing to wait for if the kernel option `prefetch` is false.
- */
-function prefetchDone() {
-  const options = bootOptions;
-  if (!prefetch && options?.preload?.length && options.prefetch !== false && typeof Worker === "function") {
-    prefetch = new PackagePrefetch(options.indexURL, options.preload);
-    prefetch.done.then(() => {
-      mark(`prefetched ${prefetch.received} wheels`);
-      for (const failure of prefetch.failures) console.warn(`prefetching ${failure}; Pyodide's loader unpacks it`);
-    });
-  }
-  return prefetch?.done;
-}
-
-let preloadNames = null;
-/** The preloaded packages and everything they depend on (the lock's names). */
-function preloadClosure() {
-  if (preloadNames) return preloadNames;
-  const packages = pyodide._api?.lockfile_packages || {};
-  const found = new Set();
-  const visit = (name) => {
-    const pkg = packages[name.toLowerCase().replace(/[-_.]+/g, "-")];
-    if (!pkg || found.has(pkg.name)) return;
-    found.add(pkg.name);
-    (pkg.depends || []).forEach(visit);
-  };
-  (bootOptions?.preload || []).forEach(visit);
-  preloadNames = found;
-  return found;
-}
-
-/** Whether a cell imports a preloaded package (or a dependency) that is not loaded yet. */
-function importsPreloaded(code) {
-  const names = bootOptions?.preload || [];
-  if (!names.length || preloaded()) return false;
-  const byImport = pyodide._api?._import_name_to_package_name;
-  let imports = null;
-  try {
-    imports = pyodide._api.pyodide_code.find_imports(kernel.import_scan_source(code)); // as loadCellPackages
-    const wanted = imports.toJs().map((name) => byImport?.get(name));
-    const closure = preloadClosure();
-    return wanted.some((pkg) => pkg && closure.has(pkg) && !(pkg in pyodide.loadedPackages));
-  } catch {
-    return false; // not Python we can scan: the cell's own error says why
-  } finally {
-    imports?.destroy();
   }
 }
 
@@ -487,7 +429,6 @@ async function execute(msg) {
   status("busy", msg.id);
   cellStarted = true;
   cellMark(`execute ${msg.id} start`);
-  if (importsPreloaded(msg.code)) await prefetchDone(); // its packages come inflated
   await loadCellPackages(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
   cellMark(`execute ${msg.id} packages loaded`);
   await loadCellWheels(pyodide, kernel, msg.code, (m) => rawStream("stderr", m));
