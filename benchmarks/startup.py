@@ -35,6 +35,22 @@ kernel's own bytecode kept); first cell ~25 ms (the preload waits for it); prelo
 meanwhile); `import pandas` 1.1-1.4 s from kept bytecode on every returning visit. Node.js, same
 runtime: import from source 2.89 s, from bytecode 1.17 s.
 
+The preload's libraries (issue 17, 2026-11-30, Chromium 156, measured in the worker with a CPU
+profile over the DevTools protocol and timers around emscripten's calls, a returning visit):
+the preload's ~1.1 s of loading numpy's, pandas' and pyarrow's 78 libraries was about 0.36 s
+compiling (WebAssembly.instantiate of bytes; libarrow_python.so 0.12 s), 0.2 s instantiating,
+0.06 s reading them from the file system, and the rest emscripten's linking in JavaScript
+(relocations, GOT, symbol merging, reportUndefinedSymbols ~0.05 s per loadPackage). Chromium's
+wasm code cache would not have helped: compileStreaming of the 78 libraries served as immutable
+application/wasm took 434 ms on the first visit and 425-472 ms on returning ones (V8 compiles
+them lazily and caches only tiered-up code). Now each library is compiled as unpack.py writes it
+(dynlibs.js, on V8's background threads while the rest unpacks) and instantiated from that
+module. Same-run pairs at d1db51f (returning-visit medians, branch | main, run alternately):
+preload 1.736 | 1.947 s and 1.713 | 1.950 s; import pandas 0.904 | 0.963 s and 0.892 | 0.927 s;
+pandas ready 4.570 | 4.914 s and 4.593 | 4.836 s. Tried and dropped: the wheels fetched and
+inflated by a helper worker (DecompressionStream) took ~2 s against unpack.py's ~0.7 s, and
+started with the boot it slowed the first cell.
+
 Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
 its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
 startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bare> bento_pandas_ready_s=<median> pandas_ready_ratio=<median per-run pandas ready/bare> cold_pandas_ready_ratio=<run 0>

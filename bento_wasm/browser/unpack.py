@@ -9,6 +9,10 @@ back to Pyodide's own for anything :func:`unpack_wheel` declines (None).
 
 Integrity is unchanged: Pyodide checked the buffer against the lock's sha256 when it fetched
 it. Every member must land inside ``extract_dir``.
+
+``on_dynlib`` (worker_js/kernel/dynlibs.js's ``compileAhead``) is told each dynamic library's
+path as soon as it is written, so its WebAssembly compiles on another core while the rest of
+the wheel (and the next package) unpacks, instead of when Pyodide's loader reaches it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -25,12 +30,18 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 def unpack_wheel(
-    buffer: Any, filename: str, extract_dir: str, installer: str = "", source: str = ""
+    buffer: Any,
+    filename: str,
+    extract_dir: str,
+    installer: str = "",
+    source: str = "",
+    on_dynlib: Callable[[str], object] | None = None,
 ) -> list[str] | None:
     """Unpack the wheel in ``buffer`` (a JS Uint8Array or bytes) into ``extract_dir`` as
     Pyodide's ``unpack_buffer`` does (the dist-info gets INSTALLER and PYODIDE_SOURCE), and
     return the absolute paths of the dynamic libraries Pyodide must load, in archive order.
-    None (nothing written) for what this does not handle: not a wheel, a wheel with .data
+    ``on_dynlib`` is called with each of those paths once its file is written. None (nothing
+    written) for what this does not handle: not a wheel, a wheel with .data
     files or without exactly one .dist-info, an encrypted member or one of another compression."""
     from pyodide._package_loader import should_load_dynlib
 
@@ -54,6 +65,24 @@ def unpack_wheel(
         if not target.startswith(root + os.sep):
             raise ValueError(f"{filename}: the member {info.filename!r} lies outside {root}")
         files.append((info, target))
+    dynlibs = [target for info, target in files if should_load_dynlib(info.filename)]
+    _write(filename, view, files, set(dynlibs) if on_dynlib is not None else set(), on_dynlib)
+    meta = os.path.join(root, dist_info[0])
+    for name, text in (("INSTALLER", installer), ("PYODIDE_SOURCE", source)):
+        if text:
+            with open(os.path.join(meta, name), "w") as out:
+                out.write(text)
+    return dynlibs
+
+
+def _write(
+    filename: str,
+    view: memoryview,
+    files: list[tuple[zipfile.ZipInfo, str]],
+    told: set[str],
+    on_dynlib: Callable[[str], object] | None,
+) -> None:
+    """Inflate and write each member; tell ``on_dynlib`` each path in ``told`` once written."""
     made: set[str] = set()
     for info, target in files:
         at = info.header_offset
@@ -69,9 +98,5 @@ def unpack_wheel(
             made.add(parent)
         with open(target, "wb") as out:
             out.write(content)
-    meta = os.path.join(root, dist_info[0])
-    for name, text in (("INSTALLER", installer), ("PYODIDE_SOURCE", source)):
-        if text:
-            with open(os.path.join(meta, name), "w") as out:
-                out.write(text)
-    return [target for info, target in files if should_load_dynlib(info.filename)]
+        if on_dynlib is not None and target in told:
+            on_dynlib(target)

@@ -3,6 +3,8 @@ bytecode.js): pyarrow's big library is loaded once, the kernel says busy while a
 if the preload ends meanwhile, and the bytecode of a visit is kept although the page goes away
 as soon as the kernel says idle (benchmarks/startup.py does; a user closing the tab does)."""
 
+import re
+
 import pytest
 
 from tests.helpers import BentoServer, PageKernel, chromium, wait_for
@@ -62,8 +64,19 @@ def statuses(page):
     ]
 
 
+def marks(driver):
+    """The worker's timeline marks logged so far (the kernel option ``timeline``)."""
+    found = [MARK.search(entry["message"]) for entry in driver.get_log("browser")]
+    return [m.group(1).strip() for m in found if m]
+
+
+MARK = re.compile(r"bento timeline [\d.]+ ([^\"]+)")
+
+
 def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
-    page = visit(browser, server)
+    page = PageKernel(browser, server)
+    started = page.start(timeline=True)
+    assert started["ok"], started
     code = (
         "import pyarrow as pa, pyodide_js, js\n"
         "libs = pyodide_js._module.LDSO.loadedLibsByName\n"
@@ -81,6 +94,11 @@ def test_pyarrow_loads_its_40_mb_library_once_and_works(browser, server):
         " d.read_text('PYODIDE_SOURCE'), len(d.files), all(f.locate().is_file() for f in d.files))"
     )
     assert page.text(record) == "True pyodide.loadPackage pyodide 396 True\n"
+    seen = marks(browser)
+    # every library of numpy, pandas and pyarrow instantiated from a module compiled ahead
+    [libraries] = [m for m in seen if m.startswith("libraries:")] or ["; ".join(seen)]
+    ahead, from_bytes = map(int, re.findall(r"\d+", libraries))
+    assert ahead >= 70 and from_bytes == 0, libraries
 
 
 def test_the_kernel_stays_busy_when_the_preload_ends_during_a_cell(browser, server):

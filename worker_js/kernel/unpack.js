@@ -3,6 +3,10 @@
 // package loader makes after fetching (and checking the sha256 of) each package file. What
 // unpack_wheel declines (None), and anything if its module cannot be imported, goes to
 // Pyodide's own unpack_buffer unchanged.
+//
+// Each shared library is handed to dynlibs.js as soon as it is written, to be compiled while the
+// rest unpacks (compileAhead).
+import { compileAhead } from "./dynlibs.js";
 
 /** Wrap pyodide._api.package_loader.unpack_buffer; false if this Pyodide lacks it. */
 export function unpackWheelsFaster(pyodide) {
@@ -12,13 +16,14 @@ export function unpackWheelsFaster(pyodide) {
   if (!unpack || typeof unpack.callKwargs !== "function") return false;
   let fast = null; // bento_wasm.browser.unpack.unpack_wheel, imported at the first wheel
   let failed = false;
+  const onDynlib = (path) => compileAhead(pyodide, path);
   const wrapped = Object.assign((...args) => unpack(...args), {
     callKwargs(kwargs) {
       const { buffer, filename, extract_dir: folder, installer, source, calculate_dynlibs: dynlibs } = kwargs || {};
       if (!failed && dynlibs && folder && typeof filename === "string" && filename.endsWith(".whl")) {
         try {
           fast ??= pyodide.pyimport("bento_wasm.browser.unpack").unpack_wheel;
-          const found = fast(buffer, filename, folder, installer || "", source || "");
+          const found = fast.callKwargs(buffer, filename, folder, installer || "", source || "", { on_dynlib: onDynlib });
           if (found !== undefined && found !== null) {
             const paths = found.toJs();
             found.destroy();

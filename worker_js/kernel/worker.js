@@ -10,7 +10,7 @@ import { loadCellPackages, loadCellWheels } from "./packages.js";
 import { handleTransfer } from "./arrow.js";
 import { installMagics } from "./magics.js";
 import { BytecodeCache, StdlibBytecode, WheelBytecode } from "./bytecode.js";
-import { loadEachLibraryOnce } from "./dynlibs.js";
+import { dynlibCounts, loadEachLibraryOnce } from "./dynlibs.js";
 import { inflateWheel, writeWheel } from "./wheel.js";
 import { unpackWheelsFaster } from "./unpack.js";
 
@@ -346,6 +346,7 @@ async function preload(packages) {
   try {
     await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => rawStream("stderr", m) });
     mark("preload done");
+    mark(`libraries: ${dynlibCounts.ahead} compiled ahead, ${dynlibCounts.bytes} from their bytes`);
     const restored = await restoring;
     mark(`bytecode restored for ${restored} packages`);
     // The kernel's state stays what the page was last told: busy while a cell runs (it says

@@ -78,3 +78,22 @@ def test_what_it_does_not_handle_is_left_to_pyodide(unpack, tmp_path):
     assert unpack.unpack_wheel(blob.getvalue(), "pkg-1.0-py3-none-any.whl", str(tmp_path)) is None
     assert unpack.unpack_wheel(b"", "openblas-0.3.26.zip", str(tmp_path)) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_library_is_told_once_written_for_its_compile_ahead(unpack, tmp_path, monkeypatch):
+    wheel = "pyarrow-18.1.0-cp312-cp312-pyodide_2024_0_wasm32.whl"
+    if not (RUNTIME / wheel).is_file():
+        pytest.skip(f"{wheel} is not in the runtime (bento runtime assemble)")
+    monkeypatch.setattr(loader, "should_load_dynlib", lambda p: str(p).endswith(".so"))
+    told = []
+
+    def on_dynlib(path):
+        told.append((path, Path(path).stat().st_size))  # written in full when told
+
+    paths = unpack.unpack_wheel(
+        (RUNTIME / wheel).read_bytes(), wheel, str(tmp_path), on_dynlib=on_dynlib
+    )
+    with zipfile.ZipFile(RUNTIME / wheel) as archive:
+        sizes = {str(tmp_path / i.filename): i.file_size for i in archive.infolist()}
+    assert [path for path, _ in told] == paths and len(paths) > 10
+    assert all(size == sizes[path] for path, size in told)
