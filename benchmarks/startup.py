@@ -51,6 +51,14 @@ pandas ready 4.570 | 4.914 s and 4.593 | 4.836 s. Tried and dropped: the wheels 
 inflated by a helper worker (DecompressionStream) took ~2 s against unpack.py's ~0.7 s, and
 started with the boot it slowed the first cell.
 
+Session 6 (2026-11-30): the standard library's modules were compiled twice per import from
+Pyodide's zip and pandas' import read dateutil's whole zone tarball (~0.2 s); both fixed
+(bento_wasm/browser/stdlib.py, timezones.py; the README's "what a returning visit reuses").
+The phase table also prints both workers' start (from `new Worker` to the worker's first line:
+bento's loads ten modules, now immutable under a versioned path) and bare's loadPyodide next to
+bento's: on this 2-core machine the per-run difference between the two loadPyodide phases
+spreads over +-0.2 s around a median of +0.06 s, which is most of what the start-up ratio varies by.
+
 Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
 its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
 startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bare> bento_pandas_ready_s=<median> pandas_ready_ratio=<median per-run pandas ready/bare> cold_pandas_ready_ratio=<run 0>
