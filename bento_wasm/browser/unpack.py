@@ -37,9 +37,10 @@ def unpack_wheel(
     source: str = "",
     on_dynlib: Callable[[str], object] | None = None,
 ) -> list[str] | None:
-    """Unpack the wheel in ``buffer`` (a JS Uint8Array or bytes) into ``extract_dir`` as
-    Pyodide's ``unpack_buffer`` does (the dist-info gets INSTALLER and PYODIDE_SOURCE), and
-    return the absolute paths of the dynamic libraries Pyodide must load, in archive order.
+    """Unpack the wheel in ``buffer`` (a JS Uint8Array, bytes, or a file's path) into
+    ``extract_dir`` as Pyodide's ``unpack_buffer`` does (the dist-info gets INSTALLER and
+    PYODIDE_SOURCE), and return the absolute paths of the dynamic libraries Pyodide must load,
+    in archive order.
     ``on_dynlib`` is called with each of those paths once its file is written. None (nothing
     written) for what this does not handle: not a wheel, a wheel with .data
     files or without exactly one .dist-info, an encrypted member or one of another compression."""
@@ -47,7 +48,11 @@ def unpack_wheel(
 
     if not filename.endswith(".whl"):
         return None
-    data = buffer.to_py() if hasattr(buffer, "to_py") else bytes(buffer)
+    if isinstance(buffer, str):  # a file (unpack.js spools the wheel once the heap is past 2 GiB)
+        with open(buffer, "rb") as spooled:
+            data: bytes = spooled.read()
+    else:
+        data = buffer.to_py() if hasattr(buffer, "to_py") else bytes(buffer)
     view = memoryview(data)
     members = zipfile.ZipFile(BytesIO(data)).infolist()
     tops = {info.filename.split("/", 1)[0] for info in members}

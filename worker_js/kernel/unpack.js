@@ -17,13 +17,25 @@ export function unpackWheelsFaster(pyodide) {
   let fast = null; // bento_wasm.browser.unpack.unpack_wheel, imported at the first wheel
   let failed = false;
   const onDynlib = (path) => compileAhead(pyodide, path);
+  // Pyodide 0.27.7 copies a JS typed array into Python memory at a signed address: once the heap
+  // is past 2 GiB that fails (RangeError: offset is out of bounds), and so does its own
+  // unpack_buffer. There the wheel goes through a file of the in-memory file system instead,
+  // whose reads are safe at any address.
+  const FS = pyodide.FS;
+  const pastTwoGiB = () => (pyodide._module?.HEAPU8?.length ?? 0) > 2 ** 31;
   const wrapped = Object.assign((...args) => unpack(...args), {
     callKwargs(kwargs) {
       const { buffer, filename, extract_dir: folder, installer, source, calculate_dynlibs: dynlibs } = kwargs || {};
       if (!failed && dynlibs && folder && typeof filename === "string" && filename.endsWith(".whl")) {
+        let spool = null;
         try {
           fast ??= pyodide.pyimport("bento_wasm.browser.unpack").unpack_wheel;
-          const found = fast.callKwargs(buffer, filename, folder, installer || "", source || "", { on_dynlib: onDynlib });
+          if (pastTwoGiB()) {
+            FS.mkdirTree("/tmp/bento-unpack");
+            spool = `/tmp/bento-unpack/${filename.split("/").pop()}`;
+            FS.writeFile(spool, buffer);
+          }
+          const found = fast.callKwargs(spool ?? buffer, filename, folder, installer || "", source || "", { on_dynlib: onDynlib });
           if (found !== undefined && found !== null) {
             const paths = found.toJs();
             found.destroy();
@@ -32,6 +44,8 @@ export function unpackWheelsFaster(pyodide) {
         } catch (err) {
           failed = true; // once: Pyodide's own from now on
           console.warn(`unpacking ${filename} failed; Pyodide unpacks it`, err);
+        } finally {
+          if (spool) FS.unlink(spool);
         }
       }
       return unpack.callKwargs(kwargs);
