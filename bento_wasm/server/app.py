@@ -247,14 +247,13 @@ class BentoApp(ExtensionApp):
         assert self.serverapp is not None
         base = url_path_join(self.serverapp.base_url, "bento", "static")
         wheel = self.browser_wheel or latest_wheel(Path(self.wheels_dir))
+        kernel = url_path_join(base, "kernel", f"v-{self.kernel_version()}")
         return {
             "indexURL": url_path_join(base, "pyodide") + "/",
             "wheelURL": url_path_join(base, "wheels", wheel.name) if wheel else "",
             # Versioned: immutable, so a returning visit starts the worker with no round trip.
-            "workerURL": url_path_join(base, "kernel", f"v-{self.kernel_version()}", "worker.js"),
-            "protocolURL": url_path_join(
-                base, "kernel", f"v-{self.kernel_version()}", "protocol.json"
-            ),
+            "workerURL": url_path_join(kernel, "worker.js"),
+            "protocolURL": url_path_join(kernel, "protocol.json"),
             "preload": list(self.preload),
             "bootTimeoutMs": self.boot_timeout_ms,
             # The page adds the token from its own URL (?token=...); see kernel.js.

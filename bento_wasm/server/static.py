@@ -108,7 +108,7 @@ def files_version(*paths: Path) -> str:
     files = sorted(
         q for p in map(Path, paths) for q in (p.iterdir() if p.is_dir() else [p]) if q.is_file()
     )
-    stamps = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    stamps = tuple((str(p), (st := p.stat()).st_size, st.st_mtime_ns) for p in files)
     key = tuple(str(p) for p in paths)
     cached = _VERSIONS.get(key)
     if cached and cached[0] == stamps:
