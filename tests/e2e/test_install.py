@@ -158,6 +158,7 @@ def test_a_stale_browser_wheel_in_the_cache_is_replaced_at_start(venv, tmp_path)
     kernel = written.read("bento_wasm/browser/worker.py").decode()
     assert "def runtime_wheels_for" in kernel  # this version's code, not the planted one
     assert b"OLD = True" not in written.read("bento_wasm/__init__.py")
+    assert {i.compress_type for i in written.infolist()} == {zipfile.ZIP_STORED}  # read in place
     assert body == stale.read_bytes()  # and it is what the page is given
 
 

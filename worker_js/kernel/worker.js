@@ -247,14 +247,18 @@ async function preflight(options) {
 
 async function boot(options) {
   timeline = Boolean(options.timeline);
+  mark("boot message");
   let phase = "preflight";
   try {
     status("starting", "checking the runtime files");
     const wheelBytes = preflight(options);
-    wheelBytes.catch(() => {}); // observed below, through Promise.all
+    wheelBytes.then(() => mark("preflight done"), () => {}); // observed below, through Promise.all
     wheelBytecode = new WheelBytecode(options.indexURL, wheelBytes); // read while Pyodide loads
     stdlibBytecode = new StdlibBytecode(options.indexURL);
-    const wheelFiles = wheelBytes.then(inflateWheel).catch((err) => {
+    const wheelFiles = wheelBytes.then(inflateWheel).then((files) => {
+      mark("wheel inflated");
+      return files;
+    }).catch((err) => {
       console.warn("unpacking the wheel in JavaScript failed; Python unpacks it", err);
       return null;
     });
@@ -263,6 +267,7 @@ async function boot(options) {
     status("loading_runtime", `loading Pyodide from ${options.indexURL}`);
     const load = async () => {
       const { loadPyodide } = await import(options.indexURL + "pyodide.mjs");
+      mark("pyodide.mjs imported");
       return loadPyodide({
         indexURL: options.indexURL,
         env: { HOME: "/home/pyodide", ...options.env },
