@@ -60,9 +60,9 @@ def wheel_path() -> Path:
 
 _NODE_PYODIDE_HOST = """
 import { readFileSync } from "node:fs";
-const [, , runtime, indexURL, wheelFile, codeFile, packages] = process.argv;
+const [, , runtime, indexURL, wheelFile, codeFile, packages, stdLibURL] = process.argv;
 const { loadPyodide } = await import(runtime);
-const pyodide = await loadPyodide({ indexURL });
+const pyodide = await loadPyodide({ indexURL, ...(stdLibURL ? { stdLibURL } : {}) });
 const wheel = new Uint8Array(readFileSync(wheelFile));
 const site = pyodide.runPython("import site; site.getsitepackages()[0]");
 pyodide.unpackArchive(wheel, "wheel", { extractDir: site });
@@ -71,16 +71,19 @@ console.log(pyodide.runPython(readFileSync(codeFile, "utf8")));
 """
 
 
-def run_in_node_pyodide(code: str, folder: Path, packages: tuple[str, ...] = ()) -> str:
+def run_in_node_pyodide(
+    code: str, folder: Path, packages: tuple[str, ...] = (), std_lib: Path | None = None
+) -> str:
     """Run ``code`` in real Pyodide under Node.js (Debian's; the assembled runtime, the built
-    wheel unpacked into site-packages, ``packages`` loaded from the runtime first): the text of
-    its last expression's value, which is the last line printed."""
+    wheel unpacked into site-packages, ``packages`` loaded from the runtime first; the official
+    standard library zip unless ``std_lib`` names another): the text of its last expression's
+    value, which is the last line printed."""
     host, script = folder / "host.mjs", folder / "code.py"
     host.write_text(_NODE_PYODIDE_HOST)
     script.write_text(code)
     node = shutil.which("node") or "node"
     argv = [node, str(host), (RUNTIME / "pyodide.mjs").as_uri(), str(RUNTIME) + "/"]
-    argv += [str(wheel_path()), str(script), ",".join(packages)]
+    argv += [str(wheel_path()), str(script), ",".join(packages), str(std_lib or "")]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout.strip().splitlines()[-1]

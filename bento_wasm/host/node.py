@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from .. import protocol
 from ..errors import ProtocolError, RunRefused
+from ..runtime.stdlib import compiled_stdlib
 
 __all__ = ["CellOutcome", "NodeKernel", "namespace_prefix"]
 
@@ -95,6 +96,7 @@ class NodeKernel:
             raise RunRefused("Node.js is needed for `bento run`: apt-get install nodejs")
         options = {
             "indexURL": str(runtime.resolve()) + "/",
+            "stdLibURL": str(compiled.resolve()) if (compiled := compiled_stdlib(runtime)) else "",
             "wheelPath": str(wheel.resolve()),
             "runDir": str(run_dir.resolve()),
             "runMount": RUN_MOUNT,

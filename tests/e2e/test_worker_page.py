@@ -127,6 +127,39 @@ def test_restart_gives_a_fresh_namespace(browser, server):
     assert [o["ename"] for o in result["outputs"] if o["type"] == "error"] == ["NameError"]
 
 
+STDLIB_PROBE = """
+import asyncio, json, traceback
+try:
+    json.loads("{")
+except ValueError:
+    text = traceback.format_exc()
+print(asyncio.__file__, "obj, end = self.scan_once(s, idx)" in text)
+"""
+
+
+def test_the_kernel_starts_from_the_compiled_standard_library(page, server):
+    """The server offers the runtime's compiled zip (bento_wasm/runtime/stdlib.py); Pyodide
+    loads the standard library's bytecode from it, and tracebacks still show its source."""
+    assert server.config()["stdLibURL"].endswith("/python_stdlib.compiled.zip")
+    [printed] = page.run_ok(STDLIB_PROBE)
+    assert printed["text"] == "/lib/python312.zip/asyncio/__init__.pyc True\n"
+
+
+def test_without_a_compiled_standard_library_the_official_zip_is_loaded(browser, server):
+    kernel = PageKernel(browser, server)
+    assert kernel.start(stdLibURL="")["ok"]
+    [printed] = kernel.run_ok(STDLIB_PROBE)
+    assert printed["text"] == "/lib/python312.zip/asyncio/__init__.py True\n"
+
+
+def test_a_missing_compiled_standard_library_is_named(browser, server):
+    kernel = PageKernel(browser, server)
+    missing = "/bento/static/pyodide/python_stdlib.gone.zip"
+    result = kernel.start(stdLibURL=missing, bootTimeoutMs=15000)
+    assert result["ok"] is False and result["phase"] == "preflight"
+    assert missing in result["message"] and "404" in result["message"]
+
+
 class _WrongMimeHandler(http.server.SimpleHTTPRequestHandler):
     """A misconfigured static host: .wasm as octet-stream (Pyodide would hang)."""
 

@@ -236,7 +236,7 @@ async function preflight(options) {
     checkedFetch(options.wheelURL),
     checkedFetch(options.indexURL + "pyodide.asm.wasm", { method: "HEAD", mime: "application/wasm" }),
     checkedFetch(options.indexURL + "pyodide.mjs", { method: "HEAD" }),
-    checkedFetch(options.indexURL + "python_stdlib.zip", { method: "HEAD" }),
+    checkedFetch(options.stdLibURL || options.indexURL + "python_stdlib.zip", { method: "HEAD" }),
     checkedFetch(options.indexURL + "pyodide-lock.json", { method: "HEAD" }),
   ]).catch((err) => {
     err.phase = "preflight";
@@ -270,6 +270,9 @@ async function boot(options) {
       mark("pyodide.mjs imported");
       return loadPyodide({
         indexURL: options.indexURL,
+        // The standard library with its bytecode (bento_wasm/runtime/stdlib.py): Pyodide then
+        // compiles none of the 112 modules it imports as it starts (~1 s of loadPyodide).
+        ...(options.stdLibURL ? { stdLibURL: options.stdLibURL } : {}),
         env: { HOME: "/home/pyodide", ...options.env },
         stdout: (text) => rawStream("stdout", text),
         stderr: (text) => rawStream("stderr", text),

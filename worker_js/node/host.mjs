@@ -52,6 +52,8 @@ async function boot() {
   const { loadPyodide } = await import(pathToFileURL(options.indexURL + "pyodide.mjs").href);
   pyodide = await loadPyodide({
     indexURL: options.indexURL,
+    // The standard library with its bytecode, when the runtime has it (bento_wasm/runtime/stdlib.py).
+    ...(options.stdLibURL ? { stdLibURL: options.stdLibURL } : {}),
     // MPLBACKEND as the page (worker_js/kernel/kernel.js); matplotlib's font cache is kept
     // between runs in the host's cache folder (building it costs seconds in wasm).
     env: {
