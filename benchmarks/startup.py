@@ -81,10 +81,11 @@ from tests.helpers import BentoServer, chromium
 BARE_JS = """
 const done = arguments[arguments.length - 1];
 const indexURL = new URL(arguments[0], location.href).href;
+const stdLib = arguments.length > 2 ? `stdLibURL: "${new URL(arguments[1], location.href).href}",` : "";
 const source = `
   const t0 = performance.now();
   const { loadPyodide } = await import("${indexURL}pyodide.mjs");
-  const pyodide = await loadPyodide({ indexURL: "${indexURL}" });
+  const pyodide = await loadPyodide({ indexURL: "${indexURL}", ${stdLib} });
   const load_s = (performance.now() - t0) / 1000;
   const value = pyodide.runPython("1 + 1");
   postMessage({ value, load_s, worker_s: (performance.now() - t0) / 1000 });
@@ -165,6 +166,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     bare: list[float] = []
+    bare_same: list[float] = []  # bare Pyodide given the same compiled standard library
+    cold_same = 0.0
     bento: list[float] = []
     pandas_ready: list[float] = []
     cold = (0.0, 0.0, 0.0)
@@ -172,45 +175,55 @@ def main() -> None:
     returning_phases: dict[str, list[float]] = {}
     with BentoServer() as server, chromium() as driver:
         driver.get(server.url + "/bento/?kernel=none")
-        index_url = server.config()["indexURL"]
+        index_url, stdlib_url = server.config()["indexURL"], server.config()["stdLibURL"]
+        if not stdlib_url:
+            raise SystemExit("the runtime has no compiled standard library: run ./dev setup")
         for run in range(args.runs + 1):
             b = driver.execute_async_script(BARE_JS, index_url)
-            driver.get_log("browser")  # the bare run's: not read
+            same = driver.execute_async_script(BARE_JS, index_url, stdlib_url)
+            driver.get_log("browser")  # the bare runs': not read
             k = driver.execute_async_script(BENTO_JS)
+            for result in (b, same, k):
+                if "error" in result:
+                    raise SystemExit(f"run {run} failed: {result['error']}")
             timeline = phases(driver)
             timeline["worker start (page to worker)"] = k["worker_start_s"]
             timeline["bare: worker start"] = b["worker_start_s"]
             timeline["bare: loadPyodide"] = b["load_s"]
-            for result in (b, k):
-                if "error" in result:
-                    raise SystemExit(f"run {run} failed: {result['error']}")
-            assert b["value"] == 2 and k["value"] == "2", (b, k)
+            timeline["bare, compiled stdlib: loadPyodide"] = same["load_s"]
+            assert b["value"] == same["value"] == 2 and k["value"] == "2", (b, same, k)
             label = "cold first visit" if run == 0 else f"returning visit {run}"
             print(
-                f"{label}: bare {b['first_cell_s']:.2f} s, bento {k['first_cell_s']:.2f} s, "
+                f"{label}: bare {b['first_cell_s']:.2f} s, bare with the compiled stdlib "
+                f"{same['first_cell_s']:.2f} s, bento {k['first_cell_s']:.2f} s, "
                 f"bento pandas ready {k['pandas_ready_s']:.2f} s (pandas {k['pandas']})"
             )
             if run == 0:
                 cold = (b["first_cell_s"], k["first_cell_s"], k["pandas_ready_s"])
+                cold_same = same["first_cell_s"]
                 cold_phases = timeline
                 continue  # measured apart: it fills the caches for both
             for name, seconds in timeline.items():
                 returning_phases.setdefault(name, []).append(seconds)
             bare.append(b["first_cell_s"])
+            bare_same.append(same["first_cell_s"])
             bento.append(k["first_cell_s"])
             pandas_ready.append(k["pandas_ready_s"])
     bare_s, bento_s = statistics.median(bare), statistics.median(bento)
     ratios = [k / b for b, k in zip(bare, bento, strict=True)]
+    same_ratios = [k / b for b, k in zip(bare_same, bento, strict=True)]
+    same_s = statistics.median(bare_same)
     pandas_ratio = [p / b for b, p in zip(bare, pandas_ready, strict=True)]
     cold_ratio = cold[2] / cold[0]
     print(
         f"cold first visit (n=1): bare first cell {cold[0]:.3f} s, bento first cell "
         f"{cold[1]:.3f} s (ratio {cold[1] / cold[0]:.3f}), pandas ready {cold[2]:.3f} s "
-        f"= {cold_ratio:.2f}x the bare first cell"
+        f"= {cold_ratio:.2f}x the bare first cell; bare with the compiled stdlib {cold_same:.3f} s"
     )
     print("bento phases (worker marks): cold first visit | returning visits")
     names = [name for name, _, _ in PHASES]
     names += ["worker start (page to worker)", "bare: worker start", "bare: loadPyodide"]
+    names += ["bare, compiled stdlib: loadPyodide"]
     for name in names:
         cold_s = f"{cold_phases[name]:.3f} s" if name in cold_phases else "-"
         back = returning_phases.get(name)
@@ -219,13 +232,16 @@ def main() -> None:
     print(f"baseline, bare first cell: {spread(bare, 's')}")
     print(f"bento first cell:          {spread(bento, 's')}")
     print(f"ratio per run:             {spread(ratios)}")
+    print(f"bare, compiled stdlib:     {spread(bare_same, 's')}")
+    print(f"bento / that, per run:     {spread(same_ratios)} (bento's own overhead)")
     print(f"bento pandas ready:        {spread(pandas_ready, 's')}")
     print(f"pandas ready / bare:       {spread(pandas_ratio)}")
     print(
         f"startup: bare_first_cell_s={bare_s:.3f} bento_first_cell_s={bento_s:.3f} "
         f"ratio={bento_s / bare_s:.3f} bento_pandas_ready_s={statistics.median(pandas_ready):.3f} "
         f"pandas_ready_ratio={statistics.median(pandas_ratio):.2f} "
-        f"cold_pandas_ready_ratio={cold_ratio:.2f}"
+        f"cold_pandas_ready_ratio={cold_ratio:.2f} "
+        f"bare_compiled_stdlib_s={same_s:.3f} same_runtime_ratio={bento_s / same_s:.3f}"
     )
 
 
