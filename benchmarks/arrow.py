@@ -1,6 +1,6 @@
 """Arrow injection: JS bytes -> pandas DataFrame, by Arrow vs JSON vs CSV vs a bare copy.
 
-    python benchmarks/arrow.py [--mib 100] [--runs 5]
+    python benchmarks/arrow.py [--mib 100] [--runs 11]
 
 Two datasets of about 100 MiB each (as Arrow IPC), written on the host with pyarrow:
 numeric (four float64 columns) and mixed (strings, a dictionary column, floats and ints
@@ -18,8 +18,11 @@ DataFrame is bound in the worker:
 
 MiB/s is the dataset's Arrow size over the time (the same numerator for every format).
 Arrow and memcpy: median of --runs, each printed with its spread (IQR, min-max) and the
-per-run ratio to memcpy (the baseline, measured in the same run); JSON and CSV: one run each
-(they take seconds). Last line:
+per-run ratio to memcpy (the baseline, measured in the same run); their runs alternate (run i
+of each side by side, the first of the pair taking turns: until issue 17's last session all
+arrow runs came first, then all memcpy runs, and a ~27 ms measurement drifted between the two
+sets by more than the difference measured), 11 by default (each takes ~0.1 s); JSON and CSV:
+one run each (they take seconds). Last line:
 arrow: numeric_mibps=<..> mixed_mibps=<..> json_mibps=<..> csv_mibps=<..> memcpy_mibps=<..> ratio_vs_json=<numeric/json>
 (json, csv and memcpy on the numeric dataset; the mixed figures are printed above it).
 
@@ -82,29 +85,34 @@ DATA_VERSION = 1  # bump when the generated data changes
 WORDS = ["alpha", "beta", "gamma", "delta-epsilon", "zeta", "eta theta iota", "kappa", "λ-mu"]
 
 MEASURE_JS = """
-const [kind, url, runs, parse] = arguments;
+const [cases, runs] = arguments;  // [{kind, url, parse}]: their runs alternate
 const done = arguments[arguments.length - 1];
 (async () => {
   const kernel = window.kernel;
-  const source = await (await fetch(url)).arrayBuffer();
-  const times = [];
-  let report = null;
+  const sources = [];
+  for (const c of cases) sources.push(await (await fetch(c.url)).arrayBuffer());
+  const results = cases.map((c, j) => ({ times: [], bytes: sources[j].byteLength, report: null }));
   for (let i = 0; i < runs; i++) {
-    const copy = source.slice(0);  // not timed: the transfer detaches it
-    const t0 = performance.now();
-    if (kind === "arrow") {
-      report = await kernel.injectArrow("df", copy);
-    } else {
-      report = await kernel.injectBytes("raw", copy);
-      if (parse) {
-        const { reply, outputs } = await kernel.execute(parse);
-        if (reply.status !== "ok") throw new Error(JSON.stringify(outputs));
+    const order = cases.map((c, j) => j);
+    if (i % 2) order.reverse();  // neither always goes first
+    for (const j of order) {
+      const { kind, parse } = cases[j];
+      const copy = sources[j].slice(0);  // not timed: the transfer detaches it
+      const t0 = performance.now();
+      if (kind === "arrow") {
+        results[j].report = await kernel.injectArrow("df", copy);
+      } else {
+        results[j].report = await kernel.injectBytes("raw", copy);
+        if (parse) {
+          const { reply, outputs } = await kernel.execute(parse);
+          if (reply.status !== "ok") throw new Error(JSON.stringify(outputs));
+        }
       }
+      results[j].times.push((performance.now() - t0) / 1000);
+      await kernel.execute("df = raw = None");
     }
-    times.push((performance.now() - t0) / 1000);
-    await kernel.execute("df = raw = None");
   }
-  return { times, bytes: source.byteLength, report };
+  return results;
 })().then(done, (err) => done({ error: err.message }));
 """
 
@@ -212,15 +220,18 @@ print(json.dumps({k: [statistics.median(v), min(v), max(v)] for k, v in steps.it
 
 
 def profile(page: PageKernel, url: str, runs: int) -> None:
-    """Print where one mixed read's time goes (``--profile``)."""
+    """Print where one read's time goes (``--profile [mixed|numeric]``)."""
     copy = measure(page, "bytes", url, runs)  # the handoff and the one copy into wasm memory
     arrow = measure(page, "arrow", url, runs)
     page.driver.execute_async_script(INJECT_RAW_JS, url)  # measure() unbinds raw after each run
     result = page.execute(PROFILE_CELL.replace("RUNS", str(runs)))
     assert result["ok"] and result["reply"]["status"] == "ok", result
     text = "".join(o.get("text", "") for o in result["outputs"] if o["type"] == "stream")
-    steps = json.loads(text.strip().splitlines()[-1])
-    print(f"profile of one mixed read (ms: median, min-max of {runs}):")
+    lines = [line for line in text.splitlines() if line.startswith("{")]
+    if not lines:
+        raise SystemExit(f"the profile cell printed no figures:\n{text[-3000:]}")
+    steps = json.loads(lines[-1])
+    print(f"profile of one read of {url.rsplit('/', 1)[-1]} (ms: median, min-max of {runs}):")
     for label, times in (("injectArrow, whole", arrow["times"]), ("injectBytes", copy["times"])):
         ms = [t * 1000 for t in times]
         print(f"  {label:58s} {statistics.median(ms):7.2f}  {min(ms):.2f}-{max(ms):.2f}")
@@ -245,18 +256,31 @@ def write_files(folder: Path, name: str, table: pa.Table) -> None:
     pacsv.write_csv(table, str(files["csv"]))
 
 
-def measure(page: PageKernel, kind: str, url: str, runs: int, parse: str = "") -> dict:
-    result = page.driver.execute_async_script(MEASURE_JS, kind, url, runs, parse)
+def measure_alternately(page: PageKernel, cases: list[dict], runs: int) -> list[dict]:
+    """Each case ({kind, url, parse}) ``runs`` times, their runs alternating (run i of each
+    case side by side, so that the machine's drift hits them alike): times and reports."""
+    result = page.driver.execute_async_script(MEASURE_JS, cases, runs)
     if "error" in result:
-        raise SystemExit(f"{kind} {url} failed: {result['error']}")
+        raise SystemExit(f"{cases} failed: {result['error']}")
+    return list(result)
+
+
+def measure(page: PageKernel, kind: str, url: str, runs: int, parse: str = "") -> dict:
+    [result] = measure_alternately(page, [{"kind": kind, "url": url, "parse": parse}], runs)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--profile", action="store_true", help="profile one mixed read, then stop")
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="mixed",
+        choices=("mixed", "numeric"),
+        help="profile one read of the dataset (mixed unless named), then stop",
+    )
     args = parser.parse_args()
     folder = CACHE / f"{args.mib}mib-v{DATA_VERSION}"
     datasets = ("numeric", "mixed")
@@ -274,13 +298,16 @@ def main() -> None:
         page.run_ok("import pandas, pyarrow")
         measure(page, "arrow", f"{data.url}/numeric.arrows", 1)  # warm-up: grows wasm memory
         if args.profile:
-            profile(page, f"{data.url}/mixed.arrows", args.runs)
+            profile(page, f"{data.url}/{args.profile}.arrows", args.runs)
             return
         for name in datasets:
             mib = len(payloads[f"{name}.arrows"]) / 2**20
-            arrow = measure(page, "arrow", f"{data.url}/{name}.arrows", args.runs)
+            arrow, memcpy = measure_alternately(
+                page,
+                [{"kind": kind, "url": f"{data.url}/{name}.arrows"} for kind in ("arrow", "bytes")],
+                args.runs,
+            )
             batches = measure(page, "arrow", f"{data.url}/{name}.batches.arrows", args.runs)
-            memcpy = measure(page, "bytes", f"{data.url}/{name}.arrows", args.runs)
             as_json = measure(page, "bytes", f"{data.url}/{name}.json", 1, JSON_PARSE[name])
             as_csv = measure(page, "bytes", f"{data.url}/{name}.csv", 1, CSV_PARSE[name])
             seconds = {

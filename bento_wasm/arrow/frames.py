@@ -82,7 +82,8 @@ def plan(table: Any, memory: columns.Memory | None = None) -> Plan:
             result.combine.append(position)
             result.copy_bytes += column.nbytes
         one_chunk = column.num_chunks == 1 or (in_numpy and column.num_chunks > 1)  # combined
-        if not entries and unique and one_chunk and columns.buildable(kind, column.null_count):
+        buildable = columns.buildable(kind, column.null_count, ours=memory is not None)
+        if not entries and unique and one_chunk and buildable:
             result.built.append(position)
             result.copy_bytes += columns.allocates(column, memory)
             continue
@@ -111,6 +112,7 @@ def to_pandas(table: Any, plan: Plan, memory: columns.Memory | None = None) -> A
 
     table = _prepared(table, plan)
     schema = table.schema  # self_destruct empties the table, even when it fails
+    rows = table.num_rows
     built = {}
     try:
         for position in plan.built:
@@ -118,7 +120,11 @@ def to_pandas(table: Any, plan: Plan, memory: columns.Memory | None = None) -> A
             built[position] = columns.build(chunk, memory)
         if built:
             table = table.select([i for i in range(table.num_columns) if i not in built])
-        frame = table.to_pandas(split_blocks=True, self_destruct=True, types_mapper=_arrow_backed)
+        frame: Any = None  # every column built: nothing left for pyarrow
+        if not built or table.num_columns:
+            frame = table.to_pandas(
+                split_blocks=True, self_destruct=True, types_mapper=_arrow_backed
+            )
     except (pa.ArrowException, TypeError, ValueError, KeyError, NotImplementedError) as exc:
         raise ArrowError(
             f"the Arrow schema cannot convert to pandas ({_culprit(schema)}): {exc}. "
@@ -128,12 +134,15 @@ def to_pandas(table: Any, plan: Plan, memory: columns.Memory | None = None) -> A
     if built:  # the columns in the schema's order, none copied (insert() would copy)
         import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
-        others = iter(range(frame.shape[1]))
+        others = iter(range(frame.shape[1] if frame is not None else 0))
         arrays = {
             fld.name: built[i] if i in built else frame._mgr.iget_values(next(others))
             for i, fld in enumerate(schema)
         }
-        index = frame.index if frame.shape[1] else pd.RangeIndex(len(frame.index))
+        if frame is not None and frame.shape[1]:
+            index = frame.index
+        else:
+            index = pd.RangeIndex(len(frame.index) if frame is not None else rows)
         frame = pd.DataFrame(arrays, index=index, copy=False)
     return frame
 
@@ -142,8 +151,13 @@ def count_views(frame: Any, buffer: Any) -> int:
     """How many of the frame's columns are views of ``buffer`` (no conversion copy)."""
     low, high = buffer.address, buffer.address + buffer.size
     count = 0
+    manager: Any = getattr(frame, "_mgr", None)  # pandas 2.x: each column's array, no Series made
     for position in range(frame.shape[1]):
-        spans = _spans(frame.iloc[:, position].array)
+        if hasattr(manager, "iget_values"):
+            array = manager.iget_values(position)
+        else:
+            array = frame.iloc[:, position].array
+        spans = _spans(array)
         if spans and all(low <= start and start + size <= high for start, size in spans):
             count += 1
     return count
@@ -301,6 +315,8 @@ def _spans(array: Any) -> list[tuple[int, int]]:
         ]
     data = getattr(array, "_data", None) if hasattr(array, "_mask") else None
     data = getattr(array, "_ndarray", data)  # masked arrays: their values (the mask is new)
+    if isinstance(array, np.ndarray):
+        data = array
     if isinstance(data, np.ndarray) and data.dtype != object and data.size:
         return [(int(data.__array_interface__["data"][0]), int(data.nbytes))]
     return []

@@ -56,6 +56,10 @@ CASES = {
     "int64 nulls": pa.array([2**62 + 1, None, -5, 0, 1, None], pa.int64()),
     "float32 nulls": pa.array([1.5, None, float("nan"), -0.0, 2.0, None], pa.float32()),
     "float64 nulls, NaN": pa.array([1.5, None, float("nan"), -0.0, 2.0, None], pa.float64()),
+    "int32": pa.array([1, -2, 2**31 - 1, 0, 5, -(2**31)], pa.int32()),
+    "uint8": pa.array([0, 1, 255, 7, 8, 9], pa.uint8()),
+    "float32": pa.array([1.5, float("inf"), -0.0, 2.0, 3.25, -1.0], pa.float32()),
+    "float64": pa.array([1.5, 1e300, float("-inf"), -0.0, 2.0, 5e-324], pa.float64()),
     "bool": pa.array([True, False, True, True, False, False]),
     "bool nulls": pa.array([True, None, False, True, None, False]),
     **{
@@ -154,6 +158,32 @@ def test_categorical_codes_of_the_landing_are_views_pandas_can_write():
     frame, report = arrow.read_ipc(ipc(pa.table({"k": kinds})))  # caller's bytes: a copy
     frame.loc[0, "k"] = "c"
     assert report.zero_copy_columns == 0 and frame.k[0] == "c"
+
+
+def test_null_free_numbers_of_the_landing_are_writable_views_and_cost_no_admission():
+    table = pa.table({"f": np.linspace(0, 1, 1000), "i": pa.array(range(1000), pa.int16())})
+    landing = landed(ipc(table))
+    asked = []
+    frame, report = arrow.read_ipc(landing, admit=lambda n, what: asked.append(n))
+    assert asked == [] and report.zero_copy_columns == 2
+    low = int(np.frombuffer(landing.view(), np.uint8).__array_interface__["data"][0])
+    for name in ("f", "i"):
+        values = frame._mgr.iget_values(list(frame.columns).index(name))
+        start = int(values.__array_interface__["data"][0])
+        assert low <= start < low + landing.size and values.flags.writeable
+    frame.loc[3, "f"] = 9.5  # written in the landing: nothing else reads those bytes
+    assert frame.f[3] == 9.5 and frame.i.tolist() == list(range(1000))
+    assert [str(t) for t in frame.dtypes] == ["float64", "int16"]
+
+
+def test_null_free_numbers_in_several_batches_are_combined_once():
+    table = pa.table({"f": np.linspace(0, 1, 1000)})
+    asked = []
+    frame, report = arrow.read_ipc(
+        landed(ipc(table, max_chunksize=64)), admit=lambda n, what: asked.append(n)
+    )
+    assert report.batches == 16 and asked == [8 * 1000]  # the combined chunk, not a copy of it
+    assert frame.f.tolist() == table.column("f").to_pylist()
 
 
 def test_a_table_of_built_columns_only_keeps_its_rows():
