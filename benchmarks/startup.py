@@ -4,6 +4,7 @@
 
 Each run starts a fresh worker and times, from `new Worker`:
 - bare: loadPyodide, then `1 + 1` (a plain cell) — the baseline;
+- bare, compiled stdlib: the same with the runtime's python_stdlib.compiled.zip;
 - bento: BentoKernel.start() (preflight, loadPyodide, wheel install), then `1 + 1`;
 - bento pandas ready: the same kernel then runs `import pandas` (the preload is under way).
 After that the kernel is left until it is idle again (it keeps the packages' bytecode for the
@@ -59,9 +60,18 @@ bento's loads ten modules, now immutable under a versioned path) and bare's load
 bento's: on this 2-core machine the per-run difference between the two loadPyodide phases
 spreads over +-0.2 s around a median of +0.06 s, which is most of what the start-up ratio varies by.
 
+Session 7 (2026-11-30): the runtime's standard library is compiled ahead
+(bento_wasm/runtime/stdlib.py: loadPyodide compiled the 112 modules it imports from source, ~1 s
+of it) and the preloaded packages' bytecode too (bento_wasm/runtime/bytecode.py: a cold first
+visit imports pandas from bytecode); the browser wheel is stored (its inflating put Pyodide's
+instantiation ~0.09 s later). Each visit now also starts a third worker, bare Pyodide given the
+same compiled standard library (`stdLibURL`): bento against it is bento's own overhead over an
+equal runtime (`same_runtime_ratio`), while `ratio` stays bento against the official Pyodide a
+JupyterLite kernel or a plain page loads.
+
 Runs alternate bare/bento so machine noise hits both. Each figure is printed as its median with
 its spread (IQR, min-max) over the runs, then the last line (medians; ratio of the medians):
-startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bare> bento_pandas_ready_s=<median> pandas_ready_ratio=<median per-run pandas ready/bare> cold_pandas_ready_ratio=<run 0>
+startup: bare_first_cell_s=<median> bento_first_cell_s=<median> ratio=<bento/bare> bento_pandas_ready_s=<median> pandas_ready_ratio=<median per-run pandas ready/bare> cold_pandas_ready_ratio=<run 0> bare_compiled_stdlib_s=<median> same_runtime_ratio=<bento/that>
 """
 
 from __future__ import annotations

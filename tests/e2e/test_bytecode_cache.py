@@ -1,6 +1,8 @@
 """End to end: a second visit imports pandas from the bytecode the first visit kept in the
-browser's Cache API (worker_js/kernel/bytecode.js, bento_wasm/browser/bytecode.py), and a
-cache that holds rubbish costs nothing but the speed-up."""
+browser's Cache API (worker_js/kernel/bytecode.js, bento_wasm/runtime/bytecode.py), and a
+cache that holds rubbish costs nothing but the speed-up. Those visits start as from a server
+that compiled no bundle (``bytecodeBundles: []``: another Python than 3.12); the last test is
+a first visit to one that did."""
 
 import pytest
 
@@ -53,9 +55,9 @@ def preloaded(page):
     )[0]
 
 
-def visit(browser, server):
+def visit(browser, server, **options):
     page = PageKernel(browser, server)
-    started = page.start()
+    started = page.start(**{"bytecodeBundles": [], **options})
     assert started["ok"], started
     return page
 
@@ -98,3 +100,21 @@ def test_a_spoiled_cache_is_ignored_and_pandas_still_imports(browser, server):
     again = visit(browser, server)
     assert "earlier visit" not in preloaded(again)
     assert again.text("import pandas as pd\nint(pd.Series([1, 2]).sum())") == "3"
+
+
+def test_a_first_visit_imports_pandas_from_the_bytecode_the_server_compiled(server):
+    """The server compiled the preload's packages ahead (bento_wasm/runtime/bytecode.py
+    ensure): a first visit, with an empty cache, restores their bytecode before any import
+    and keeps it for the next visit."""
+    served = server.config()["bytecodeBundles"]
+    assert len(served) == 7 and any(w.startswith("pandas-2.2.3") for w in served), served
+    with chromium() as fresh:  # a new profile: nothing kept by any visit
+        first = PageKernel(fresh, server)
+        assert first.start()["ok"]
+        assert "(bytecode of 7 packages compiled by the server)" in preloaded(first)
+        assert first.text(PYC_OF.format(name="pandas")) == "3\n"  # before the first import
+        assert first.text("import pandas\npandas.__version__") == "'2.2.3'"
+        assert len(fresh.execute_async_script(KEYS_JS)) == 7  # kept for the next visit
+        second = PageKernel(fresh, server)
+        assert second.start()["ok"]
+        assert "(bytecode of 7 packages from an earlier visit)" in preloaded(second)

@@ -1,10 +1,10 @@
 // The compiled bytecode of the preloaded packages, kept across visits in the browser's Cache
-// API: bento_wasm/browser/bytecode.py says what it saves (about 2 s of the first
+// API: bento_wasm/runtime/bytecode.py says what it saves (about 2 s of the first
 // `import pandas`) and why a bundle stays valid (it is found only under its wheel's sha256).
 // Best effort throughout: without the Cache API (a page that is not a secure context) or
 // Pyodide's lock, nothing is kept and Python compiles the sources as before.
 const CACHE = "bento-bytecode";
-/** bento_wasm/browser/bytecode.py PREFIX: the bytecode tree in the worker's file system. */
+/** bento_wasm/runtime/bytecode.py PREFIX: the bytecode tree in the worker's file system. */
 export const PYCACHE_PREFIX = "/tmp/bento-pycache";
 const WHEEL_CACHE = "bento-kernel-bytecode"; // bento_wasm's own (WheelBytecode)
 const STDLIB_CACHE = "bento-stdlib-bytecode"; // the zipped standard library's (StdlibBytecode)
@@ -34,6 +34,10 @@ export class BytecodeCache {
     this.pyodide = pyodide;
     this.packages = packages;
     this.base = `${options.indexURL}bento-bytecode/${pyodide.version}/`;
+    // The wheels whose bundle the server compiled ahead (bento_wasm/runtime/bytecode.py
+    // ensure), served at the very URL this cache keys a bundle by: a first visit has them too.
+    this.served = new Set(options.bytecodeBundles || []);
+    this.fromServer = 0; // bundles restored from the server rather than an earlier visit
     this.entries = typeof caches === "undefined" ? [] : closure(pyodide, packages);
     this.missing = [];
     this.module = null;
@@ -49,7 +53,7 @@ export class BytecodeCache {
   }
 
   python() {
-    this.module ??= this.pyodide.pyimport("bento_wasm.browser.bytecode");
+    this.module ??= this.pyodide.pyimport("bento_wasm.runtime.bytecode");
     return this.module;
   }
 
@@ -60,9 +64,34 @@ export class BytecodeCache {
   async read() {
     const cache = await caches.open(CACHE);
     return Promise.all(this.entries.map(async (entry) => {
-      const response = await cache.match(this.key(entry));
-      return [entry, response ? new Uint8Array(await response.arrayBuffer()) : null];
+      let response = await cache.match(this.key(entry));
+      const served = !response && this.served.has(entry.file_name);
+      if (served) response = await this.fetchServed(cache, entry);
+      return [entry, response ? new Uint8Array(await response.arrayBuffer()) : null, served];
     }));
+  }
+
+  /** The server's bundle of `entry`, kept in the cache for the next visit; null if it fails. */
+  async fetchServed(cache, entry) {
+    try {
+      const response = await fetch(this.key(entry));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      await cache.put(this.key(entry), response.clone());
+      return response;
+    } catch (err) {
+      console.warn(`the server's bytecode of ${entry.name} is not available; compiling it`, err);
+      return null;
+    }
+  }
+
+  /** Where the restored bytecode came from, for the preload's status. */
+  describe(restored) {
+    if (!restored) return "";
+    const kept = restored - this.fromServer;
+    if (!this.fromServer) return ` (bytecode of ${restored} packages from an earlier visit)`;
+    if (!kept) return ` (bytecode of ${restored} packages compiled by the server)`;
+    return ` (bytecode of ${restored} packages: ${kept} from an earlier visit, ` +
+      `${this.fromServer} compiled by the server)`;
   }
 
   /** Write the cached bundles into the bytecode tree, once; before the packages are imported. */
@@ -75,7 +104,7 @@ export class BytecodeCache {
     let restored = 0;
     if (!this.entries.length) return restored;
     this.python().enable(); // the imports read (and a first visit writes) the bytecode tree
-    for (const [entry, bytes] of await this.found) {
+    for (const [entry, bytes, served] of await this.found) {
       if (!bytes) {
         this.missing.push(entry);
         continue;
@@ -83,6 +112,7 @@ export class BytecodeCache {
       try {
         this.write(bytes);
         restored += 1;
+        if (served) this.fromServer += 1;
       } catch (err) {
         console.warn(`the cached bytecode of ${entry.name} is unusable`, err);
         this.missing.push(entry);
@@ -119,7 +149,7 @@ export class BytecodeCache {
 }
 
 /**
- * Write one bundle's files (bento_wasm/browser/bytecode.py `bundle` says the layout: an
+ * Write one bundle's files (bento_wasm/runtime/bytecode.py `bundle` says the layout: an
  * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
  * in the bytecode tree; a bundle that does not add up is refused before anything is written.
  */
@@ -193,7 +223,7 @@ export class WheelBytecode {
   async saveIfMissing(pyodide) {
     if (!this.missing) return false;
     this.missing = false;
-    const module = pyodide.pyimport("bento_wasm.browser.bytecode");
+    const module = pyodide.pyimport("bento_wasm.runtime.bytecode");
     const proxy = module.bundle(["bento_wasm"]);
     const bytes = proxy.toJs();
     proxy.destroy();

@@ -362,7 +362,7 @@ async function preload(packages) {
     post(P.make(T.status, {
       state: P.states[lastState],
       detail: `preloaded ${packages.join(", ")} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
-        (restored ? ` (bytecode of ${restored} packages from an earlier visit)` : ""),
+        (bytecode?.describe(restored) ?? ""),
       elapsed_s: elapsed(),
     }));
   } catch (err) {
