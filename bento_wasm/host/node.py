@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from .. import protocol
 from ..errors import ProtocolError, RunRefused
+from ..runtime.bytecode import present
 from ..runtime.stdlib import compiled_stdlib
 
 __all__ = ["CellOutcome", "NodeKernel", "namespace_prefix"]
@@ -102,6 +103,8 @@ class NodeKernel:
             "runMount": RUN_MOUNT,
             "cwd": str(Path(cwd).resolve()) if cwd else "",
             "preload": preload or [],
+            # The packages' bytecode compiled ahead (bento_wasm/runtime/bytecode.py).
+            "bytecodeBundles": present(runtime),
             "preloadFrom": preload_from,
             "cacheDir": str(cache_dir) if cache_dir else "",
             "kernelOptions": kernel_options,

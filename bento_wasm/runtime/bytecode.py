@@ -54,6 +54,7 @@ __all__ = [
     "hash_based",
     "imported",
     "pack",
+    "present",
     "unpack",
 ]
 
@@ -111,6 +112,23 @@ def closure(lock: dict[str, Any], names: Iterable[str]) -> list[dict[str, Any]]:
     for name in names:
         visit(name)
     return [e for e in seen.values() if e.get("sha256") and e.get("imports")]
+
+
+def present(runtime: Path) -> list[tuple[str, str]]:
+    """``(package, bundle path)`` of every bundle ``runtime`` holds for its lock's wheels
+    (headless runs write those of the packages they load: worker_js/node/host.mjs)."""
+    try:
+        lock = json.loads((runtime / "pyodide-lock.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    version = lock.get("info", {}).get("version", "")
+    found = []
+    for name, entry in lock.get("packages", {}).items():
+        if entry.get("imports") and entry.get("sha256"):
+            path = bundle_path(runtime, version, entry)
+            if path.is_file():
+                found.append((name, str(path.resolve())))
+    return found
 
 
 def bundle_path(runtime: Path, version: str, entry: dict[str, Any]) -> Path:

@@ -257,3 +257,17 @@ def test_a_failing_upload_reports_the_others(tmp_path, warehouse):
         for u in json.loads(out.read_text())["metadata"]["bento"]["uploads"]
     ]
     assert states == [("good", "done"), ("missing_schema.bad", "failed")]
+
+
+def test_a_run_imports_pandas_from_the_bytecode_compiled_on_the_host(tmp_path):
+    """The runtime's bundles (bento_wasm/runtime/bytecode.py) are written for the packages a
+    run loads: pandas and six import from checked hash-based pycs (flags 3), not compiled."""
+    source, out = tmp_path / "b.ipynb", tmp_path / "b.out.ipynb"
+    notebook(
+        "import importlib.util as u, pathlib, pandas, six\n"
+        "pycs = [pathlib.Path(u.cache_from_source(m.__file__)) for m in (pandas, six)]\n"
+        "print([p.is_file() and int.from_bytes(p.read_bytes()[4:8], 'little') for p in pycs])",
+        path=source,
+    )
+    execute_notebook(source, out, progress=False)
+    assert text_of(json.loads(out.read_text())["cells"][0]) == "[3, 3]\n"

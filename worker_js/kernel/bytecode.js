@@ -153,7 +153,7 @@ export class BytecodeCache {
  * 8-byte length, a JSON index [[path, size], ...], the files' bytes). Every path must lie
  * in the bytecode tree; a bundle that does not add up is refused before anything is written.
  */
-function writeBundle(FS, bytes) {
+export function writeBundle(FS, bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8) throw new Error("not a bytecode bundle: too short");
   const size = Number(view.getBigUint64(0, true));

@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { Protocol } from "../kernel/protocol.js";
 import { loadCellPackages } from "../kernel/packages.js";
 import { loadEachLibraryOnce } from "../kernel/dynlibs.js";
+import { PYCACHE_PREFIX, writeBundle } from "../kernel/bytecode.js";
 import { unpackWheelsFaster } from "../kernel/unpack.js";
 
 const startedAt = performance.now();
@@ -89,12 +90,33 @@ async function boot() {
   if (options.preload && options.preload.length) {
     await pyodide.loadPackage(options.preload, { messageCallback: () => {}, errorCallback: (m) => process.stderr.write(m + "\n") });
   }
+  await restoreBundles();
   // Each zipped stdlib module compiled once, not twice (bento_wasm/browser/stdlib.py).
   pyodide.pyimport("bento_wasm.browser.stdlib").install();
   const workerModule = pyodide.pyimport("bento_wasm.browser.worker");
   kernel = workerModule.start(post, pyodide.toPy(options.kernelOptions));
   workerModule.destroy();
   status("idle", "ready");
+}
+
+/**
+ * The loaded packages' bytecode, compiled by the host from the runtime's wheels
+ * (bento_wasm/runtime/bytecode.py): the run imports pandas from it instead of compiling its
+ * ~500 modules. Checked hash-based pycs: a source that differs is compiled as before.
+ */
+async function restoreBundles() {
+  const loaded = new Set(Object.keys(pyodide.loadedPackages));
+  const wanted = (options.bytecodeBundles || []).filter(([name]) => loaded.has(name));
+  if (!wanted.length) return;
+  pyodide.runPython(`import sys; sys.pycache_prefix = ${JSON.stringify(PYCACHE_PREFIX)}`);
+  for (const [name, path] of wanted) {
+    try {
+      const file = await readFile(path);
+      writeBundle(pyodide.FS, new Uint8Array(file.buffer, file.byteOffset, file.byteLength));
+    } catch (err) {
+      process.stderr.write(`the compiled bytecode of ${name} is unusable (${err.message}); it is compiled instead\n`);
+    }
+  }
 }
 
 async function execute(msg) {
