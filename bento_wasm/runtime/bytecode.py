@@ -42,7 +42,7 @@ from typing import Any
 from .stdlib import PYODIDE_MAGIC
 
 __all__ = [
-    "DEFAULT_PRELOAD",
+    "COMPILED_AHEAD",
     "FOLDER",
     "PREFIX",
     "SITE",
@@ -58,8 +58,10 @@ __all__ = [
     "unpack",
 ]
 
-#: What the page preloads unless told otherwise (BentoApp.preload): ``assemble`` compiles these.
-DEFAULT_PRELOAD = ("pandas", "pyarrow")
+#: What ``assemble`` compiles ahead: the page's default preload (BentoApp.preload: pandas,
+#: pyarrow) and matplotlib, which notebooks run headless import as often (a run writes the
+#: bundles of the packages it loads).
+COMPILED_AHEAD = ("pandas", "pyarrow", "matplotlib")
 PREFIX = "/tmp/bento-pycache"  # the worker's bytecode tree, in its in-memory file system
 SITE = "/lib/python3.12/site-packages"  # where Pyodide 0.27 installs packages
 FOLDER = "bento-bytecode"
