@@ -35,6 +35,8 @@ const DEFAULTS = {
   protocolURL: new URL("./protocol.json", import.meta.url).href,
   indexURL: null, // where the Pyodide runtime is served, ending in "/"
   wheelURL: null, // the bento_wasm wheel
+  stdLibURL: "", // the runtime's compiled standard library (none: Pyodide's official zip)
+  bytecodeBundles: [], // the preloaded wheels whose bytecode the server compiled
   preload: ["pandas", "pyarrow"],
   bootTimeoutMs: 60000,
   env: { MPLBACKEND: "Agg" },
@@ -84,7 +86,7 @@ export class BentoKernel extends EventTarget {
     super();
     this.options = withExecutorSession({ ...DEFAULTS, ...options });
     // URLs may come relative to the page; the worker needs them absolute.
-    for (const key of ["workerURL", "protocolURL", "indexURL", "wheelURL"]) {
+    for (const key of ["workerURL", "protocolURL", "indexURL", "wheelURL", "stdLibURL"]) {
       if (this.options[key]) this.options[key] = new URL(this.options[key], globalThis.location.href).href;
     }
     this.options.executor = executorOptions(this.options.executor);
