@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = ["PyodideEnvironment"]
 
+#: xhr.send(body) in JavaScript, its failure given back as text rather than thrown. Thrown
+#: through Pyodide 0.27's error conversion, a refused cross-origin send surfaced once (CI, a
+#: loaded machine, after a JSPI wait in the same cell) as "SystemError: error return without
+#: exception set" instead of a JsException, losing the message that says what to set.
+_SEND = "(xhr, body) => { try { xhr.send(body); return null; } catch (e) { return String(e); } }"
+_send: Any = None
+
 
 class PyodideEnvironment:
     name = "pyodide"
@@ -36,9 +43,12 @@ class PyodideEnvironment:
         admit: Admit | None = None,
     ) -> HttpResponse:
         from js import XMLHttpRequest  # type: ignore[import-not-found]
+        from pyodide.code import run_js
         from pyodide.ffi import JsException, create_proxy
 
         from . import http
+
+        global _send
 
         if body is not None and len(body) >= http.STREAM_MIN_BYTES and http.can_stream():
             return http.fetch_streaming(
@@ -51,22 +61,28 @@ class PyodideEnvironment:
         # before it returns; the worker is blocked meanwhile, so the memory cannot move).
         proxy: Any = create_proxy(body) if body is not None else None
         view: Any = proxy.getBuffer("u8") if proxy is not None else None
+        failed: Any = None
         try:
             xhr.open(method, url, False)
             xhr.responseType = "arraybuffer"
             xhr.timeout = int(timeout_s * 1000)  # allowed for synchronous requests in a worker
             for key, value in (headers or {}).items():
                 xhr.setRequestHeader(key, value)
-            xhr.send(view.data if view is not None else None)
+            if _send is None:
+                _send = run_js(_SEND)
+            failed = _send(xhr, view.data if view is not None else None)
         except JsException as exc:
-            raise NetworkError(
-                f"{method} {url} failed in the browser: {exc}. Blocking requests work only in a "
-                "Web Worker; check that the server is running and allows this page's origin (CORS)."
-            ) from exc
+            failed = str(exc)
         finally:
             if view is not None:
                 view.release()
                 proxy.destroy()
+        if failed is not None:
+            raise NetworkError(
+                f"{method} {url} failed in the browser: {failed}. Blocking requests work only in "
+                "a Web Worker; check that the server is running and allows this page's origin "
+                "(CORS)."
+            )
         if xhr.status == 0:
             raise NetworkError(f"{method} {url}: no response (server down or CORS refused)")
         raw = xhr.getAllResponseHeaders() or ""
