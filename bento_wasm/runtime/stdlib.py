@@ -11,8 +11,9 @@ with this one). ``import pandas`` compiles 31 more.
 of the official zip as it is, plus each module's code as an unchecked hash-based pyc (PEP 552:
 zipimport loads it without reading the source; the source stays, for tracebacks and
 ``inspect``). The code is compiled under the very name Pyodide imports it by
-(``/lib/python312.zip/json/__init__.py``), so tracebacks read as before. Only a CPython whose
-magic number is the runtime's (3.12) can write it: on another Python there is none, the page
+(``/lib/python312.zip/json/__init__.py``), so tracebacks read as before. A CPython whose
+magic number is the runtime's (3.12) compiles it itself (~2 s); another Python has the
+runtime's own Pyodide compile it under Node.js (~5 s). Without either there is none, the page
 and headless runs load the official zip, and Pyodide compiles as before
 (``bento_wasm/browser/stdlib.py`` then compiles each module once per visit and keeps it). A pyc
 whose magic Pyodide does not accept is passed over by zipimport for the source.
@@ -27,6 +28,8 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import shutil
+import subprocess
 import sys
 import warnings
 import zipfile
@@ -61,9 +64,9 @@ def compiled_stdlib(runtime: Path) -> Path | None:
 
 def ensure(runtime: Path, *, magic: bytes = importlib.util.MAGIC_NUMBER) -> Path | None:
     """Write the compiled zip into ``runtime`` unless it is there for this official zip; None
-    when this Python cannot (another magic number) or the folder is not writable."""
+    when it cannot (the folder is not writable; another Python and no Node.js)."""
     official = runtime / OFFICIAL
-    if magic != PYODIDE_MAGIC or not official.is_file():
+    if not official.is_file():
         return None
     stamp = _stamp(official)
     found = compiled_stdlib(runtime)
@@ -73,19 +76,50 @@ def ensure(runtime: Path, *, magic: bytes = importlib.util.MAGIC_NUMBER) -> Path
             return found
     partial = runtime / (COMPILED + ".partial")
     try:
-        _write(official, partial)
+        if magic == PYODIDE_MAGIC:
+            _write(official, partial)
+        else:  # another Python: the runtime's own compiles it, under Node.js
+            stamp["python"] = "pyodide"
+            _write_with_pyodide(runtime, official, partial)
         partial.replace(runtime / COMPILED)
         (runtime / STAMP).write_text(json.dumps(stamp, indent=1), "utf-8")
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         warnings.warn(
             f"cannot write {runtime / COMPILED} ({exc}): Pyodide compiles its standard library "
-            "at every start (about 1 s); make the runtime folder writable to save that",
+            "at every start (about 1 s); make the runtime folder writable (and, with a Python "
+            "other than 3.12, install Node.js) to save that",
             stacklevel=2,
         )
         return None
     return runtime / COMPILED
+
+
+#: Runs this module's _write in the runtime's own Pyodide (argv: runtime, this file, official
+#: zip, target): its CPython 3.12 compiles, whatever Python the host has.
+_NODE = """
+import { readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const [runtime, module, official, target] = process.argv.slice(1);
+const { loadPyodide } = await import(pathToFileURL(runtime + "/pyodide.mjs").href);
+const pyodide = await loadPyodide({ indexURL: runtime + "/" });
+pyodide.FS.writeFile("/tmp/official.zip", readFileSync(official));
+const scope = pyodide.toPy({});
+pyodide.runPython(readFileSync(module, "utf8"), { globals: scope });
+const write = "from pathlib import Path; _write(Path('/tmp/official.zip'), Path('/tmp/out.zip'))";
+pyodide.runPython(write, { globals: scope });
+writeFileSync(target, pyodide.FS.readFile("/tmp/out.zip"));
+"""
+
+
+def _write_with_pyodide(runtime: Path, official: Path, target: Path) -> None:
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        raise OSError("this Python is not 3.12 and there is no Node.js to compile with")
+    argv = [node, "--input-type=module", "-e", _NODE, str(runtime.resolve()), __file__]
+    argv += [str(official), str(target)]
+    subprocess.run(argv, check=True, capture_output=True, timeout=900)
 
 
 def _write(official: Path, target: Path) -> None:

@@ -73,10 +73,36 @@ def test_zipimport_loads_the_pycs_and_passes_over_one_of_another_python(runtime_
         assert out.stdout.split() == ["42", "__init__.pyc", part]
 
 
-def test_another_python_writes_nothing(runtime_dir):
-    assert stdlib.ensure(runtime_dir, magic=b"\x00\x00\r\n") is None
+def test_another_python_without_node_writes_nothing_and_says_what_to_install(
+    runtime_dir, monkeypatch
+):
+    monkeypatch.setenv("PATH", str(runtime_dir / "no-such-bin"))  # no node on it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert stdlib.ensure(runtime_dir, magic=b"\x00\x00\r\n") is None
+    assert "install Node.js" in str(caught[0].message)
     assert sorted(p.name for p in runtime_dir.iterdir()) == [stdlib.OFFICIAL]
     assert stdlib.compiled_stdlib(runtime_dir) is None
+
+
+def test_another_python_compiles_it_with_the_runtimes_own_pyodide(tmp_path):
+    """A host Python other than 3.12 (another magic number) has the runtime's own CPython
+    compile the zip, under Node.js; Pyodide then starts from it compiling nothing."""
+    folder = tmp_path / "runtime"
+    folder.mkdir()
+    for name in ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "pyodide-lock.json"):
+        (folder / name).symlink_to(RUNTIME / name)
+    (folder / stdlib.OFFICIAL).symlink_to(RUNTIME / stdlib.OFFICIAL)
+    compiled = stdlib.ensure(folder, magic=b"\x00\x00\r\n")
+    assert compiled is not None and stdlib.compiled_stdlib(folder) == compiled
+    assert json.loads((folder / stdlib.STAMP).read_text())["python"] == "pyodide"
+    with zipfile.ZipFile(compiled) as mine, zipfile.ZipFile(RUNTIME / stdlib.COMPILED) as host:
+        assert sorted(mine.namelist()) == sorted(host.namelist())
+        pyc = mine.read("json/__init__.pyc")
+    assert pyc[:4] == stdlib.PYODIDE_MAGIC
+    assert marshal.loads(pyc[16:]).co_filename == "/lib/python312.zip/json/__init__.py"
+    fresh = run_in_node_pyodide(COUNT_COMPILES, tmp_path, std_lib=compiled).split()[0]
+    assert fresh == "0"
 
 
 def test_it_is_written_once_and_again_for_another_official_zip(runtime_dir):
