@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import sys
 import zipfile
@@ -169,7 +170,7 @@ def _write(wheel: Path, sha256: str, target: Path) -> bool:
     if hashlib.sha256(data).hexdigest() != sha256:
         return False  # not the lock's wheel: the browser compiles (and checks) it itself
     files = []
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # read once: pyarrow's is 55 MB
         for name in sorted(archive.namelist()):
             if not name.endswith(".py"):
                 continue
